@@ -1,0 +1,191 @@
+//! The command line, as clap derive structs: plain data, no validation beyond syntax.
+//!
+//! Values are validated into the types the rest of the code reads ([`crate::keys`],
+//! [`crate::config`]) by the commands; this module must stay free of behaviour so that the man
+//! pages and completions generated from it describe exactly what the binary accepts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success (a cache miss is a success), 1 error, 2 bad input, \
+3 cache miss with --fail-on-miss, 4 damaged entries found by verify.";
+
+/// The dependency cache of the wit CI system.
+///
+/// Saves and restores directories such as node_modules or ~/.npm to and from a per-host store,
+/// with the semantics of GitHub's actions/cache: exact key, then restore-key prefixes, branch
+/// scopes, and a `hashFiles()` that gives the same hashes as GitHub.
+#[derive(Debug, Parser)]
+#[command(name = "wit-cache", version, propagate_version = true, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env
+    /// CACHE_DIR is honoured after WIT_CACHE_DIR]
+    #[arg(long, global = true, env = "WIT_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]
+    #[arg(long, global = true, value_name = "REPO")]
+    pub repo: Option<String>,
+
+    /// Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default:
+    /// the current directory]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+
+    /// Print one JSON document on stdout and nothing else there
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Print only warnings and errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Say more; errors show their whole cause chain
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// When to use colours (NO_COLOR is honoured with auto)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Restore a cache entry into its paths (exact key, then prefixes, then restore keys)
+    #[command(after_help = RESTORE_EXAMPLES)]
+    Restore(RestoreArgs),
+    /// Archive paths into the store under a key (a no-op when the key exists)
+    #[command(after_help = SAVE_EXAMPLES)]
+    Save(SaveArgs),
+    /// Print the hash GitHub's hashFiles() gives for the files matching the patterns
+    #[command(after_help = HASH_FILES_EXAMPLES)]
+    HashFiles(HashFilesArgs),
+}
+
+const RESTORE_EXAMPLES: &str = "\
+Examples:
+  wit-cache restore --key npm-Linux-$(wit-cache hash-files package-lock.json) \\
+      --restore-key npm-Linux- --path node_modules --path ~/.npm
+  wit-cache restore --json --key K --path target --scope feature-x --fallback-scope main";
+
+const SAVE_EXAMPLES: &str = "\
+Examples:
+  wit-cache save --key npm-Linux-$(wit-cache hash-files package-lock.json) \\
+      --path node_modules --path ~/.npm
+  wit-cache save --key cargo-1 --path target --path '!target/debug/incremental' --compression gzip";
+
+const HASH_FILES_EXAMPLES: &str = "\
+Examples:
+  wit-cache hash-files package-lock.json
+  wit-cache hash-files '**/package-lock.json' '!**/node_modules/**'";
+
+/// Where an entry lives and which paths it holds; shared by `save` and `restore`.
+#[derive(Debug, Args)]
+pub struct EntryArgs {
+    /// The cache key: 1-512 characters, no commas, no control characters
+    #[arg(long, value_name = "KEY")]
+    pub key: String,
+
+    /// A path to cache: file, directory, glob, `!exclusion`, relative to the workspace, absolute
+    /// or ~/…; repeat it or separate paths by newlines, as in the action's `path:` input
+    #[arg(long = "path", value_name = "PATH", required = true)]
+    pub paths: Vec<String>,
+
+    /// The scope (e.g. the branch) the entry belongs to [env: WIT_CACHE_SCOPE]
+    #[arg(long, env = "WIT_CACHE_SCOPE", value_name = "SCOPE")]
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub entry: EntryArgs,
+
+    /// A key prefix to fall back on, in order (repeatable, or newline-separated)
+    #[arg(long = "restore-key", value_name = "PREFIX")]
+    pub restore_keys: Vec<String>,
+
+    /// A scope to read after the own one, in order (e.g. the default branch)
+    #[arg(long = "fallback-scope", value_name = "SCOPE")]
+    pub fallback_scopes: Vec<String>,
+
+    /// Only look the entry up and report it; extract nothing
+    #[arg(long)]
+    pub lookup_only: bool,
+
+    /// Exit with code 3 when no entry matches (a miss is otherwise a success)
+    #[arg(long)]
+    pub fail_on_miss: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    #[command(flatten)]
+    pub entry: EntryArgs,
+
+    /// How to compress the archive
+    #[arg(long, value_enum, default_value_t = Compression::Zstd, value_name = "CODEC")]
+    pub compression: Compression,
+
+    /// Compression level (zstd 1-19, default 3; gzip 1-9, default 6)
+    #[arg(long, value_name = "N")]
+    pub level: Option<i32>,
+
+    /// Replace an existing entry atomically instead of keeping the first one
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// The workflow run that made the entry [env: WIT_RUN_ID, then GITHUB_RUN_ID]
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Compression {
+    Zstd,
+    Gzip,
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct HashFilesArgs {
+    /// Descend into symbolic links to directories
+    #[arg(long)]
+    pub follow_symbolic_links: bool,
+
+    /// Glob patterns as in hashFiles(): `**`, `*`, `?`, `[...]`, `!negation`, `#comment`;
+    /// newline-separated patterns in one argument are split
+    #[arg(value_name = "PATTERN", required = true)]
+    pub patterns: Vec<String>,
+}
+
+pub fn parse() -> Cli {
+    Cli::parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,239 @@
+//! `restore`: look the key up in GitHub's order, extract the entry, record the attempt, and
+//! report `cache-hit` / `cache-primary-key` / `cache-matched-key` like actions/cache.
+//!
+//! A restore never fails the job unless `--fail-on-miss` asks for it: a missing, damaged or
+//! unwritable archive is a warning and a miss.
+
+use std::fs::OpenOptions;
+use std::io::{self, Write as _};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use serde_json::json;
+
+use crate::cli::{Compression, GlobalArgs, RestoreArgs};
+use crate::config;
+use crate::error::{usage, MissError};
+use crate::keys::{self, Key};
+use crate::output::Printer;
+use crate::paths::CachePaths;
+use crate::store::archive::{self, Expected, UnpackError};
+use crate::store::index::{Attempt, Outcome};
+use crate::store::{ArchiveBackend, Entry, Store};
+use crate::units::{human_duration, human_size};
+
+pub fn run(global: &GlobalArgs, args: &RestoreArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let repo = config::required_repo(global)?;
+    let scope = config::scope(args.entry.scope.as_deref(), "--scope")?;
+    let primary = Key::parse(&args.entry.key, "--key")?;
+    let mut lookup_keys = vec![primary.clone()];
+    for raw in keys::split_lines(&args.restore_keys) {
+        lookup_keys.push(Key::parse(&raw, "--restore-key")?);
+    }
+    if lookup_keys.len() > keys::MAX_KEYS {
+        usage!(
+            "{} keys given (--key plus {} --restore-key): at most {} are allowed",
+            lookup_keys.len(),
+            lookup_keys.len() - 1,
+            keys::MAX_KEYS
+        );
+    }
+    let mut scopes = vec![scope.clone()];
+    for s in &args.fallback_scopes {
+        scopes.push(config::scope(Some(s), "--fallback-scope")?);
+    }
+    let lines = keys::split_lines(&args.entry.paths);
+    if lines.is_empty() {
+        usage!("--path is empty: name the same paths the entry was saved with");
+    }
+    let workspace = config::workspace(global)?;
+    let paths = CachePaths::parse(&lines, &workspace, config::home().as_deref())?;
+    let version = keys::version_for(&lines);
+
+    let mut store = Store::open(&config::cache_dir(global)?)?;
+    let folded: Vec<String> = lookup_keys.iter().map(Key::folded).collect();
+    let found = store
+        .index
+        .lookup(&repo, &scopes, &version, &folded)
+        .context("cannot read the cache index")?;
+
+    let mut restored: Option<(Entry, u64)> = None;
+    if let Some(entry) = found {
+        if args.lookup_only {
+            restored = Some((entry, 0));
+        } else {
+            match extract(&mut store, &entry, &paths, printer) {
+                Some(files) => restored = Some((entry, files)),
+                None => {}
+            }
+        }
+    }
+    let duration_ms = started.elapsed().as_millis() as u64;
+
+    let outcome = match &restored {
+        None => Outcome::Miss,
+        Some((e, _)) if keys::same_key(&primary, &e.key) => Outcome::Hit,
+        Some(_) => Outcome::Partial,
+    };
+    if !args.lookup_only {
+        let attempt = Attempt {
+            repo: &repo,
+            scope: scope.as_deref(),
+            primary_key: primary.as_str(),
+            entry: restored.as_ref().map(|(e, _)| e),
+            outcome,
+            bytes: restored.as_ref().map_or(0, |(e, _)| e.size_bytes),
+            duration_ms,
+        };
+        if let Err(e) = store.index.record_attempt(&attempt) {
+            printer.warn(&format!("cannot record the restore in the index: {e}"));
+        }
+    }
+
+    let cache_hit = restored.as_ref().map(|_| outcome == Outcome::Hit);
+    let matched = restored.as_ref().map(|(e, _)| e.key.clone());
+    write_github_output(primary.as_str(), cache_hit, matched.as_deref())?;
+
+    match &restored {
+        Some((e, files)) => {
+            let verb = if args.lookup_only {
+                "Cache found and can be restored from"
+            } else {
+                "Restored"
+            };
+            let files = if args.lookup_only {
+                e.file_count
+            } else {
+                *files
+            };
+            printer.status(&format!(
+                "{verb} key '{}' ({}, {files} files){} in {}",
+                e.key,
+                human_size(e.unpacked_bytes),
+                e.scope
+                    .as_deref()
+                    .map(|s| format!(" from scope '{s}'"))
+                    .unwrap_or_default(),
+                human_duration(duration_ms),
+            ));
+        }
+        None => {
+            let list: Vec<&str> = lookup_keys.iter().map(Key::as_str).collect();
+            printer.status(&format!(
+                "Cache not found for input keys: {}",
+                list.join(", ")
+            ));
+        }
+    }
+    if printer.json_mode() {
+        let e = restored.as_ref().map(|(e, _)| e);
+        printer.json(&json!({
+            "cache_hit": cache_hit,
+            "primary_key": primary.as_str(),
+            "matched_key": matched,
+            "scope": e.map_or(scope.clone(), |e| e.scope.clone()),
+            "size_bytes": e.map_or(0, |e| e.size_bytes),
+            "unpacked_bytes": e.map_or(0, |e| e.unpacked_bytes),
+            "file_count": e.map_or(0, |e| e.file_count),
+            "lookup_only": args.lookup_only,
+            "duration_ms": duration_ms,
+        }));
+    }
+    if restored.is_none() && args.fail_on_miss {
+        return Err(MissError {
+            key: primary.as_str().to_string(),
+        }
+        .into());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Extracts one entry; returns the number of files written, or `None` when the restore failed
+/// (already reported as a warning; a damaged entry is removed from the index).
+fn extract(store: &mut Store, entry: &Entry, paths: &CachePaths, printer: &Printer) -> Option<u64> {
+    let file = match store.open(&entry.archive) {
+        Ok(f) => f,
+        Err(e) => {
+            printer.warn(&format!(
+                "the archive of cache entry '{}' is unreadable ({}: {e}); removing the entry",
+                entry.key,
+                store.archive_path(entry).display()
+            ));
+            drop_entry(store, entry, printer);
+            return None;
+        }
+    };
+    let Some(compression) = Compression::from_name(&entry.compression) else {
+        printer.warn(&format!(
+            "cache entry '{}' has an unknown compression '{}'; removing it",
+            entry.key, entry.compression
+        ));
+        drop_entry(store, entry, printer);
+        return None;
+    };
+    let expected = Expected {
+        compression,
+        digest: &entry.digest,
+        unpacked_bytes: entry.unpacked_bytes,
+    };
+    match archive::unpack(file, &expected, paths, &mut |w| printer.warn(&w)) {
+        Ok(report) => Some(report.files),
+        Err(UnpackError::Damaged(why)) => {
+            printer.warn(&format!(
+                "cache entry '{}' is damaged and was not restored: {why}; the files it had written were removed and the entry was deleted",
+                entry.key
+            ));
+            drop_entry(store, entry, printer);
+            None
+        }
+        Err(err @ UnpackError::Local { .. }) => {
+            printer.warn(&format!(
+                "cannot restore cache entry '{}': {err}; the files it had written were removed",
+                entry.key
+            ));
+            None
+        }
+    }
+}
+
+fn drop_entry(store: &mut Store, entry: &Entry, printer: &Printer) {
+    let result = store
+        .index
+        .delete_entry(entry.id)
+        .map_err(anyhow::Error::from)
+        .and_then(|_| store.remove(&entry.archive).map_err(anyhow::Error::from));
+    if let Err(e) = result {
+        printer.warn(&format!("cannot remove cache entry '{}': {e:#}", entry.key));
+    }
+}
+
+/// Appends the outputs to `$GITHUB_OUTPUT` when it is set: `cache-hit` only when an entry was
+/// found (unset on a miss, as actions/cache does).
+fn write_github_output(
+    primary: &str,
+    cache_hit: Option<bool>,
+    matched: Option<&str>,
+) -> anyhow::Result<()> {
+    let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let mut text = format!("cache-primary-key={primary}\n");
+    if let Some(hit) = cache_hit {
+        text.push_str(&format!("cache-hit={hit}\n"));
+    }
+    if let Some(m) = matched {
+        text.push_str(&format!("cache-matched-key={m}\n"));
+    }
+    let write = || -> io::Result<()> {
+        let mut f = OpenOptions::new().create(true).append(true).open(&path)?;
+        f.write_all(text.as_bytes())
+    };
+    write().with_context(|| {
+        format!(
+            "cannot write the step outputs to GITHUB_OUTPUT ({})",
+            path.to_string_lossy()
+        )
+    })
+}

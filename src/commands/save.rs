@@ -1,0 +1,186 @@
+//! `save`: archive the paths under a key, unless the entry exists (first writer wins).
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use serde_json::json;
+
+use crate::cli::{Compression, GlobalArgs, SaveArgs};
+use crate::config;
+use crate::error::usage;
+use crate::keys::{self, Key};
+use crate::output::Printer;
+use crate::paths::CachePaths;
+use crate::store::index::{Identity, Inserted, NewEntry};
+use crate::store::{archive, ArchiveBackend, Store};
+use crate::units::{human_duration, human_size};
+
+pub fn run(global: &GlobalArgs, args: &SaveArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let repo = config::required_repo(global)?;
+    let scope = config::scope(args.entry.scope.as_deref(), "--scope")?;
+    let key = Key::parse(&args.entry.key, "--key")?;
+    let lines = keys::split_lines(&args.entry.paths);
+    if lines.is_empty() {
+        usage!("--path is empty: name at least one file, directory or glob to cache");
+    }
+    check_level(args.compression, args.level)?;
+    let workspace = config::workspace(global)?;
+    let paths = CachePaths::parse(&lines, &workspace, config::home().as_deref())?;
+    let version = keys::version_for(&lines);
+    let id = Identity {
+        repo: &repo,
+        scope: scope.as_deref(),
+        version: &version,
+    };
+
+    let mut store = Store::open(&config::cache_dir(global)?)?;
+    let report = |saved: bool, existed: bool, size: u64, unpacked: u64, files: u64| {
+        json!({
+            "saved": saved,
+            "already_existed": existed,
+            "key": key.as_str(),
+            "scope": scope,
+            "repo": repo,
+            "version": version,
+            "size_bytes": size,
+            "unpacked_bytes": unpacked,
+            "file_count": files,
+            "duration_ms": started.elapsed().as_millis() as u64,
+        })
+    };
+
+    // The cheap check first: an existing key never touches the tree.
+    if !args.overwrite {
+        if let Some(e) = store.index.find_exact(&id, &key.folded())? {
+            printer.status(&format!(
+                "Cache entry for key '{}' already exists ({}); not saving",
+                e.key,
+                human_size(e.size_bytes)
+            ));
+            if printer.json_mode() {
+                printer.json(&report(
+                    false,
+                    true,
+                    e.size_bytes,
+                    e.unpacked_bytes,
+                    e.file_count,
+                ));
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+
+    let temp = store
+        .create_temp()
+        .with_context(|| format!("cannot create a temp file in {}", store.root().display()))?;
+    let file = temp.reopen().context("cannot reopen the temp archive")?;
+    let packed = archive::pack(&paths, file, args.compression, args.level, &mut |w| {
+        printer.warn(&w)
+    })
+    .map_err(|e| save_error(&e, &store))?;
+    if packed.members == 0 {
+        printer.warn("nothing to save: none of the paths exist; no cache entry was created");
+        if printer.json_mode() {
+            printer.json(&report(false, false, 0, 0, 0));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let name = store
+        .publish(temp, args.compression)
+        .map_err(|e| save_error(&e, &store))?;
+    let new = NewEntry {
+        key: key.as_str().to_string(),
+        paths: lines.clone(),
+        compression: args.compression.name().to_string(),
+        archive: name.clone(),
+        size_bytes: packed.size_bytes,
+        unpacked_bytes: packed.unpacked_bytes,
+        file_count: packed.file_count,
+        digest: packed.digest.clone(),
+        created_by_run: config::run_id(args.run_id.as_deref()),
+    };
+    let inserted = store.index.insert(&id, &new, args.overwrite);
+    let inserted = match inserted {
+        Ok(i) => i,
+        Err(e) => {
+            let _ = store.remove(&name);
+            return Err(e).context("cannot register the cache entry in the index");
+        }
+    };
+    match inserted {
+        Inserted::AlreadyExists(e) => {
+            // Another job saved the same key while we were archiving: it won, ours goes.
+            store.remove(&name).ok();
+            printer.status(&format!(
+                "Cache entry for key '{}' was saved by another job meanwhile; not saving",
+                e.key
+            ));
+            if printer.json_mode() {
+                printer.json(&report(
+                    false,
+                    true,
+                    e.size_bytes,
+                    e.unpacked_bytes,
+                    e.file_count,
+                ));
+            }
+        }
+        Inserted::New { replaced, .. } => {
+            if let Some(old) = replaced {
+                if let Err(e) = store.remove(&old.archive) {
+                    printer.warn(&format!(
+                        "cannot delete the replaced archive {}: {e}",
+                        old.archive
+                    ));
+                }
+            }
+            let ratio = packed.unpacked_bytes as f64 / packed.size_bytes.max(1) as f64;
+            printer.status(&format!(
+                "Saved cache entry '{}' ({} files, {} → {} {}, {ratio:.1}×) in {}",
+                key.as_str(),
+                packed.file_count,
+                human_size(packed.unpacked_bytes),
+                human_size(packed.size_bytes),
+                args.compression.name(),
+                human_duration(started.elapsed().as_millis() as u64),
+            ));
+            if printer.json_mode() {
+                printer.json(&report(
+                    true,
+                    false,
+                    packed.size_bytes,
+                    packed.unpacked_bytes,
+                    packed.file_count,
+                ));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_level(codec: Compression, level: Option<i32>) -> anyhow::Result<()> {
+    match (codec, level) {
+        (_, None) => Ok(()),
+        (Compression::Zstd, Some(l)) if (1..=19).contains(&l) => Ok(()),
+        (Compression::Gzip, Some(l)) if (0..=9).contains(&l) => Ok(()),
+        (Compression::Zstd, Some(l)) => {
+            usage!("--level {l} is out of range: zstd levels are 1 to 19")
+        }
+        (Compression::Gzip, Some(l)) => {
+            usage!("--level {l} is out of range: gzip levels are 0 to 9")
+        }
+        (Compression::None, Some(l)) => {
+            usage!("--level {l} needs a compression: --compression none has no levels")
+        }
+    }
+}
+
+fn save_error(err: &std::io::Error, store: &Store) -> anyhow::Error {
+    if err.kind() == std::io::ErrorKind::StorageFull {
+        anyhow::anyhow!("no space left on the device of {}: the save was abandoned and nothing was stored ({err})", store.root().display())
+    } else {
+        anyhow::anyhow!("cannot save the cache entry: {err}")
+    }
+}

@@ -1,0 +1,98 @@
+//! The only place that prints: human text and warnings on stderr, data on stdout.
+//!
+//! With `--json`, stdout carries exactly one JSON document and nothing else; `-q` silences
+//! everything but warnings and errors; colour is used only on a terminal, never with `NO_COLOR`
+//! or `--color never`. A closed stdout (`wit-cache list | head`) is not an error.
+
+use std::io::{self, IsTerminal, Write};
+
+use crate::cli::{ColorChoice, GlobalArgs};
+
+pub struct Printer {
+    json: bool,
+    quiet: bool,
+    verbose: u8,
+    color: bool,
+}
+
+impl Printer {
+    pub fn new(args: &GlobalArgs) -> Self {
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && io::stderr().is_terminal()
+            }
+        };
+        Self {
+            json: args.json,
+            quiet: args.quiet,
+            verbose: args.verbose,
+            color,
+        }
+    }
+
+    /// Whether `--json` was given: commands then build a document instead of prose.
+    pub fn json_mode(&self) -> bool {
+        self.json
+    }
+
+    /// A line for people about what happened (stderr; silent with `-q`).
+    pub fn status(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// Extra detail shown with `-v`.
+    pub fn detail(&self, msg: &str) {
+        if self.verbose > 0 && !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// Something went wrong but the command goes on (always shown).
+    pub fn warn(&self, msg: &str) {
+        eprintln!("{}: {msg}", self.paint("warning", "33"));
+    }
+
+    /// The final error: one line, or the cause chain with `-v`.
+    pub fn error(&self, err: &anyhow::Error) {
+        let label = self.paint("error", "31");
+        if self.verbose > 0 {
+            eprintln!("{label}: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+        } else {
+            eprintln!("{label}: {err:#}");
+        }
+    }
+
+    /// The data a command produces: one JSON document (with `--json`) on stdout.
+    pub fn json(&self, value: &serde_json::Value) {
+        let mut text = serde_json::to_string_pretty(value).expect("a Value always serialises");
+        text.push('\n');
+        self.stdout(&text);
+    }
+
+    /// Plain data on stdout (a hash, a table). A closed pipe is success.
+    pub fn stdout(&self, text: &str) {
+        let mut out = io::stdout().lock();
+        let result = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        if let Err(err) = result {
+            if err.kind() != io::ErrorKind::BrokenPipe {
+                eprintln!("error: cannot write to stdout: {err}");
+            }
+        }
+    }
+
+    fn paint(&self, text: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[1;{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}

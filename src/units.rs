@@ -1,0 +1,86 @@
+//! Sizes (`10GiB`, `500M`, `1.5G`) and ages (`7d`, `12h`, `90m`): parsing and human display.
+
+use std::time::Duration;
+
+use crate::error::UsageError;
+
+/// Parses a byte size: a number with an optional unit (B, K/KB/KiB, M…, G…, T…), powers of
+/// 1024 for every unit (as `du -h` and cargo do), case-insensitive.
+pub fn parse_size(raw: &str, flag: &str) -> Result<u64, UsageError> {
+    let bad = || {
+        UsageError::new(format!(
+            "{flag} '{raw}' is not a size: use a number with an optional unit, e.g. 10GiB, 500M, 1024"
+        ))
+    };
+    let text = raw.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (num, unit) = text.split_at(split);
+    let value: f64 = num.parse().map_err(|_| bad())?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => return Err(bad()),
+    };
+    let bytes = value * mult as f64;
+    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
+        return Err(bad());
+    }
+    Ok(bytes as u64)
+}
+
+/// Parses an age: a number with a unit (s, m, h, d, w), or several (`1d12h`).
+pub fn parse_age(raw: &str, flag: &str) -> Result<Duration, UsageError> {
+    humantime::parse_duration(raw.trim()).map_err(|_| {
+        UsageError::new(format!(
+            "{flag} '{raw}' is not an age: use a number with a unit, e.g. 7d, 12h, 30m"
+        ))
+    })
+}
+
+/// Bytes for people: `1.5 MiB`.
+pub fn human_size(bytes: u64) -> String {
+    humansize::format_size(bytes, humansize::BINARY)
+}
+
+/// A duration for people: `1.4 s`, `320 ms`.
+pub fn human_duration(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("10GiB", "--max-size").unwrap(), 10 << 30);
+        assert_eq!(parse_size("500M", "--max-size").unwrap(), 500 << 20);
+        assert_eq!(parse_size("1024", "--max-size").unwrap(), 1024);
+        assert_eq!(parse_size("1.5k", "--max-size").unwrap(), 1536);
+        let err = parse_size("ten", "--max-size").unwrap_err().to_string();
+        assert!(err.contains("--max-size 'ten'"), "{err}");
+        assert!(parse_size("5 parsecs", "--max-size").is_err());
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(
+            parse_age("7d", "--max-age").unwrap(),
+            Duration::from_secs(7 * 86400)
+        );
+        assert_eq!(
+            parse_age("12h", "--max-age").unwrap(),
+            Duration::from_secs(12 * 3600)
+        );
+        assert!(parse_age("soon", "--max-age").is_err());
+    }
+}
