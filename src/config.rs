@@ -3,7 +3,7 @@
 //! Every value is validated here once, with an error that names the flag or variable.
 
 use std::env;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 
@@ -108,9 +108,4 @@ pub fn scope(raw: Option<&str>, flag: &str) -> Result<Option<String>, UsageError
     raw.filter(|s| !s.is_empty())
         .map(|s| keys::parse_name(s, flag))
         .transpose()
-}
-
-/// Whether `path` lies inside `dir` (both absolute and normalised).
-pub fn is_inside(path: &Path, dir: &Path) -> bool {
-    path.starts_with(dir) && path != dir
 }

@@ -6,8 +6,6 @@
 
 use std::process::ExitCode;
 
-/// Exit code: everything worked (including a plain cache miss).
-pub const SUCCESS: u8 = 0;
 /// Exit code: an operation failed (I/O, a broken store, …).
 pub const FAILURE: u8 = 1;
 /// Exit code: bad input on the command line or in the environment.

@@ -78,6 +78,7 @@ impl Printer {
     }
 
     /// Plain data on stdout (a hash, a table). A closed pipe is success.
+    #[allow(clippy::unused_self, reason = "all printing goes through the Printer")]
     pub fn stdout(&self, text: &str) {
         let mut out = io::stdout().lock();
         let result = out.write_all(text.as_bytes()).and_then(|()| out.flush());

@@ -234,7 +234,10 @@ mod tests {
             )
         );
         assert_eq!(r[2], (PathBuf::from("/opt"), Some(PathBuf::from("/opt/x"))));
-        assert_eq!(r[3], (PathBuf::from("/"), Some(PathBuf::from("/shared/y"))));
+        assert_eq!(
+            r[3],
+            (PathBuf::from("/shared"), Some(PathBuf::from("/shared/y")))
+        );
     }
 
     #[test]

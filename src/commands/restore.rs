@@ -4,6 +4,7 @@
 //! A restore never fails the job unless `--fail-on-miss` asks for it: a missing, damaged or
 //! unwritable archive is a warning and a miss.
 
+use std::fmt::Write as _;
 use std::fs::OpenOptions;
 use std::io::{self, Write as _};
 use std::process::ExitCode;
@@ -59,17 +60,11 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs, printer: &Printer) -> anyhow
         .lookup(&repo, &scopes, &version, &folded)
         .context("cannot read the cache index")?;
 
-    let mut restored: Option<(Entry, u64)> = None;
-    if let Some(entry) = found {
-        if args.lookup_only {
-            restored = Some((entry, 0));
-        } else {
-            match extract(&mut store, &entry, &paths, printer) {
-                Some(files) => restored = Some((entry, files)),
-                None => {}
-            }
-        }
-    }
+    let restored: Option<(Entry, u64)> = match found {
+        Some(entry) if args.lookup_only => Some((entry, 0)),
+        Some(entry) => extract(&mut store, &entry, &paths, printer).map(|files| (entry, files)),
+        None => None,
+    };
     let duration_ms = started.elapsed().as_millis() as u64;
 
     let outcome = match &restored {
@@ -96,36 +91,33 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs, printer: &Printer) -> anyhow
     let matched = restored.as_ref().map(|(e, _)| e.key.clone());
     write_github_output(primary.as_str(), cache_hit, matched.as_deref())?;
 
-    match &restored {
-        Some((e, files)) => {
-            let verb = if args.lookup_only {
-                "Cache found and can be restored from"
-            } else {
-                "Restored"
-            };
-            let files = if args.lookup_only {
-                e.file_count
-            } else {
-                *files
-            };
-            printer.status(&format!(
-                "{verb} key '{}' ({}, {files} files){} in {}",
-                e.key,
-                human_size(e.unpacked_bytes),
-                e.scope
-                    .as_deref()
-                    .map(|s| format!(" from scope '{s}'"))
-                    .unwrap_or_default(),
-                human_duration(duration_ms),
-            ));
-        }
-        None => {
-            let list: Vec<&str> = lookup_keys.iter().map(Key::as_str).collect();
-            printer.status(&format!(
-                "Cache not found for input keys: {}",
-                list.join(", ")
-            ));
-        }
+    if let Some((e, files)) = &restored {
+        let verb = if args.lookup_only {
+            "Cache found and can be restored from"
+        } else {
+            "Restored"
+        };
+        let files = if args.lookup_only {
+            e.file_count
+        } else {
+            *files
+        };
+        printer.status(&format!(
+            "{verb} key '{}' ({}, {files} files){} in {}",
+            e.key,
+            human_size(e.unpacked_bytes),
+            e.scope
+                .as_deref()
+                .map(|s| format!(" from scope '{s}'"))
+                .unwrap_or_default(),
+            human_duration(duration_ms),
+        ));
+    } else {
+        let list: Vec<&str> = lookup_keys.iter().map(Key::as_str).collect();
+        printer.status(&format!(
+            "Cache not found for input keys: {}",
+            list.join(", ")
+        ));
     }
     if printer.json_mode() {
         let e = restored.as_ref().map(|(e, _)| e);
@@ -221,10 +213,10 @@ fn write_github_output(
     };
     let mut text = format!("cache-primary-key={primary}\n");
     if let Some(hit) = cache_hit {
-        text.push_str(&format!("cache-hit={hit}\n"));
+        let _ = writeln!(text, "cache-hit={hit}");
     }
     if let Some(m) = matched {
-        text.push_str(&format!("cache-matched-key={m}\n"));
+        let _ = writeln!(text, "cache-matched-key={m}");
     }
     let write = || -> io::Result<()> {
         let mut f = OpenOptions::new().create(true).append(true).open(&path)?;

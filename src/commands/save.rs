@@ -77,7 +77,7 @@ pub fn run(global: &GlobalArgs, args: &SaveArgs, printer: &Printer) -> anyhow::R
         .with_context(|| format!("cannot create a temp file in {}", store.root().display()))?;
     let file = temp.reopen().context("cannot reopen the temp archive")?;
     let packed = archive::pack(&paths, file, args.compression, args.level, &mut |w| {
-        printer.warn(&w)
+        printer.warn(&w);
     })
     .map_err(|e| save_error(&e, &store))?;
     if packed.members == 0 {

@@ -211,7 +211,7 @@ impl<W: Write> Packer<'_, W> {
                         ));
                         Ok(())
                     }
-                    Err(e) => Err(with_path(e, &path)),
+                    Err(e) => Err(with_path(&e, &path)),
                 }
             }
             RootKind::Glob { matcher, depth } => {
@@ -297,7 +297,7 @@ impl<W: Write> Packer<'_, W> {
         } else if ft.is_file() {
             header.set_entry_type(EntryType::Regular);
             header.set_size(meta.len());
-            let file = File::open(path).map_err(|e| with_path(e, path))?;
+            let file = File::open(path).map_err(|e| with_path(&e, path))?;
             let mut data = ExactReader {
                 inner: file,
                 remaining: meta.len(),
@@ -313,7 +313,7 @@ impl<W: Write> Packer<'_, W> {
             self.stats.file_count += 1;
             self.stats.unpacked_bytes += meta.len();
         } else if ft.is_symlink() {
-            let target = fs::read_link(path).map_err(|e| with_path(e, path))?;
+            let target = fs::read_link(path).map_err(|e| with_path(&e, path))?;
             header.set_entry_type(EntryType::Symlink);
             header.set_size(0);
             append(
@@ -416,7 +416,7 @@ fn pax_record(out: &mut Vec<u8>, key: &str, value: &[u8]) {
     out.push(b'\n');
 }
 
-fn with_path(err: io::Error, path: &Path) -> io::Error {
+fn with_path(err: &io::Error, path: &Path) -> io::Error {
     io::Error::new(err.kind(), format!("{}: {err}", path.display()))
 }
 
@@ -424,7 +424,7 @@ fn walk_error(err: walkdir::Error) -> io::Error {
     let path = err.path().map(Path::to_path_buf);
     let io: io::Error = err.into();
     match path {
-        Some(p) => with_path(io, &p),
+        Some(p) => with_path(&io, &p),
         None => io,
     }
 }

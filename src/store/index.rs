@@ -130,7 +130,7 @@ pub struct NewEntry {
 pub enum Inserted {
     /// The row is in; `replaced` is the entry `--overwrite` displaced (its archive is now ours
     /// to delete).
-    New { id: i64, replaced: Option<Entry> },
+    New { replaced: Option<Entry> },
     /// Another writer registered the same identity first; nothing was written.
     AlreadyExists(Entry),
 }
@@ -343,12 +343,8 @@ impl Index {
                 new.created_by_run,
             ],
         )?;
-        let row_id = tx.last_insert_rowid();
         tx.commit()?;
-        Ok(Inserted::New {
-            id: row_id,
-            replaced,
-        })
+        Ok(Inserted::New { replaced })
     }
 
     /// Records a restore attempt and, for a hit, bumps the entry's last access and count.

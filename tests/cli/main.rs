@@ -1,1 +1,9 @@
+//! The one integration-test binary: every test runs the real `wit-cache` binary against a
+//! real store (an `SQLite` file and archives) in a fresh temp directory.
 
+mod util;
+
+mod config;
+mod restore;
+mod save;
+mod workflow;

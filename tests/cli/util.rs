@@ -1,0 +1,140 @@
+//! `TestEnv`: a fresh workspace, home directory and store for each test, and helpers to run
+//! the binary in it with a clean environment.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+pub struct TestEnv {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub ws: PathBuf,
+    pub home: PathBuf,
+    pub store: PathBuf,
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().canonicalize().expect("canonical temp dir");
+        let ws = root.join("ws");
+        let home = root.join("home");
+        fs::create_dir_all(&ws).unwrap();
+        fs::create_dir_all(&home).unwrap();
+        Self {
+            _dir: dir,
+            store: root.join("store"),
+            root,
+            ws,
+            home,
+        }
+    }
+
+    /// `wit-cache` with a clean environment: this env's HOME, store, workspace and repo.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("wit-cache").expect("binary built");
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("WIT_CACHE_DIR", &self.store)
+            .env("WIT_REPO", "acme/app")
+            .current_dir(&self.ws);
+        cmd
+    }
+
+    /// Writes a file (creating parents) under the workspace.
+    pub fn write(&self, rel: &str, content: &str) -> PathBuf {
+        write(&self.ws.join(rel), content)
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.ws.join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        self.ws.join(rel).symlink_metadata().is_ok()
+    }
+
+    pub fn rm(&self, rel: &str) {
+        let p = self.ws.join(rel);
+        if p.is_dir() {
+            fs::remove_dir_all(p).unwrap();
+        } else {
+            fs::remove_file(p).unwrap();
+        }
+    }
+
+    /// Runs `save` with the given key and paths and asserts success.
+    pub fn save(&self, key: &str, paths: &[&str]) -> serde_json::Value {
+        let mut cmd = self.cmd();
+        cmd.args(["--json", "save", "--key", key]);
+        for p in paths {
+            cmd.args(["--path", p]);
+        }
+        json_of(&cmd.assert().success().get_output().stdout)
+    }
+
+    /// Runs `restore --json` with extra args and asserts success.
+    pub fn restore(&self, key: &str, paths: &[&str], extra: &[&str]) -> serde_json::Value {
+        let mut cmd = self.cmd();
+        cmd.args(["--json", "restore", "--key", key]);
+        for p in paths {
+            cmd.args(["--path", p]);
+        }
+        cmd.args(extra);
+        json_of(&cmd.assert().success().get_output().stdout)
+    }
+
+    /// Opens the store's index read-only for assertions.
+    pub fn index(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.store.join("index-v1.sqlite")).expect("index exists")
+    }
+
+    pub fn count_entries(&self) -> i64 {
+        self.index()
+            .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Every archive file in the store.
+    pub fn archives(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let dir = self.store.join("archives-v1");
+        if let Ok(shards) = fs::read_dir(dir) {
+            for shard in shards {
+                for f in fs::read_dir(shard.unwrap().path()).unwrap() {
+                    out.push(f.unwrap().path());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+pub fn write(path: &Path, content: &str) -> PathBuf {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, content).unwrap();
+    path.to_path_buf()
+}
+
+pub fn chmod(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+pub fn json_of(stdout: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}): {}",
+            String::from_utf8_lossy(stdout)
+        )
+    })
+}
+
+pub fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
