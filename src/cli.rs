@@ -77,7 +77,40 @@ pub enum Command {
     /// Print the hash GitHub's hashFiles() gives for the files matching the patterns
     #[command(after_help = HASH_FILES_EXAMPLES)]
     HashFiles(HashFilesArgs),
+    /// List cache entries (all repos unless --repo or WIT_REPO is set)
+    #[command(after_help = LIST_EXAMPLES)]
+    List(ListArgs),
+    /// Show one entry's metadata and the files in its archive, without extracting
+    Show(ShowArgs),
+    /// Delete entries by id, key, key prefix, or all of a repo
+    #[command(after_help = DELETE_EXAMPLES)]
+    Delete(DeleteArgs),
+    /// Hit rates, sizes and restore times per repo and overall
+    Stats(StatsArgs),
+    /// Remove idle entries, evict least recently used ones over the size limit, sweep leftovers
+    #[command(after_help = GC_EXAMPLES)]
+    Gc(GcArgs),
+    /// Re-hash every archive against the index; remove damaged entries
+    Verify,
 }
+
+const LIST_EXAMPLES: &str = "\
+Examples:
+  wit-cache list --repo acme/app --prefix npm- --sort size --limit 20
+  wit-cache list --json | jq '.caches[].key'";
+
+const DELETE_EXAMPLES: &str = "\
+Examples:
+  wit-cache delete 42
+  wit-cache delete --repo acme/app --key npm-Linux-3f2a
+  wit-cache delete --repo acme/app --prefix npm- --dry-run
+  wit-cache delete --repo acme/app --all";
+
+const GC_EXAMPLES: &str = "\
+Examples:
+  wit-cache gc                                  # 7 days idle, 10 GiB per repo
+  wit-cache gc --max-size 5GiB --max-age 3d --dry-run
+  # cron: 17 * * * * wit-cache -q gc";
 
 const RESTORE_EXAMPLES: &str = "\
 Examples:
@@ -174,6 +207,110 @@ pub struct HashFilesArgs {
     /// newline-separated patterns in one argument are split
     #[arg(value_name = "PATTERN", required = true)]
     pub patterns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortBy {
+    /// Newest first
+    Created,
+    /// Most recently used first
+    LastUsed,
+    /// Largest first
+    Size,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only keys starting with this (literally, case-insensitively)
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+
+    /// Only entries of this scope
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+
+    /// Order of the entries
+    #[arg(long, value_enum, default_value_t = SortBy::LastUsed, value_name = "ORDER")]
+    pub sort: SortBy,
+
+    /// Show at most N entries
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The key (compared case-insensitively) or, when numeric and no key matches, the id
+    #[arg(value_name = "KEY")]
+    pub key: String,
+
+    /// Only the entry of this scope
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["id", "key", "prefix", "all"])))]
+pub struct DeleteArgs {
+    /// The id of one entry (as `list` shows it)
+    #[arg(value_name = "ID")]
+    pub id: Option<i64>,
+
+    /// Every entry with this key (all versions), in the repo
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+
+    /// Every entry whose key starts with this, in the repo
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+
+    /// Every entry of the repo
+    #[arg(long)]
+    pub all: bool,
+
+    /// Only entries of this scope
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+
+    /// Say what would be deleted, delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatsFormat {
+    Table,
+    Json,
+    /// node_exporter textfile format
+    Prometheus,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Count restore attempts of this recent period only (e.g. 24h, 7d)
+    #[arg(long, value_name = "AGE")]
+    pub since: Option<String>,
+
+    /// Output format (--json is the same as --format json)
+    #[arg(long, value_enum, default_value_t = StatsFormat::Table, value_name = "FORMAT")]
+    pub format: StatsFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Size limit per repo, e.g. 10GiB, 500M [env: WIT_CACHE_MAX_SIZE, then MAX_CACHE_SIZE_GB;
+    /// default: 10GiB]
+    #[arg(long, value_name = "SIZE")]
+    pub max_size: Option<String>,
+
+    /// Remove entries not used for this long, e.g. 7d, 12h [env: WIT_CACHE_TTL, then
+    /// CACHE_TTL_DAYS; default: 7d]
+    #[arg(long, value_name = "AGE")]
+    pub max_age: Option<String>,
+
+    /// Say what would be removed, remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 pub fn parse() -> Cli {

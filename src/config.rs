@@ -5,11 +5,13 @@
 use std::env;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use anyhow::Context as _;
 
 use crate::cli::GlobalArgs;
 use crate::error::UsageError;
-use crate::keys;
+use crate::{keys, units};
 
 fn env_nonempty(name: &str) -> Option<String> {
     env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -108,4 +110,43 @@ pub fn scope(raw: Option<&str>, flag: &str) -> Result<Option<String>, UsageError
     raw.filter(|s| !s.is_empty())
         .map(|s| keys::parse_name(s, flag))
         .transpose()
+}
+
+/// `gc`'s size limit per repo: `--max-size`, `WIT_CACHE_MAX_SIZE`, the seed's
+/// `MAX_CACHE_SIZE_GB` (whole GiB), 10 GiB.
+pub fn max_size(flag: Option<&str>) -> Result<u64, UsageError> {
+    if let Some(raw) = flag {
+        return units::parse_size(raw, "--max-size");
+    }
+    if let Some(raw) = env_nonempty("WIT_CACHE_MAX_SIZE") {
+        return units::parse_size(&raw, "WIT_CACHE_MAX_SIZE");
+    }
+    if let Some(raw) = env_nonempty("MAX_CACHE_SIZE_GB") {
+        let gb: u64 = raw.trim().parse().map_err(|_| {
+            UsageError::new(format!(
+                "MAX_CACHE_SIZE_GB '{raw}' is not a whole number of GiB"
+            ))
+        })?;
+        return Ok(gb << 30);
+    }
+    Ok(10 << 30)
+}
+
+/// `gc`'s idle limit: `--max-age`, `WIT_CACHE_TTL`, the seed's `CACHE_TTL_DAYS`, 7 days.
+pub fn max_age(flag: Option<&str>) -> Result<Duration, UsageError> {
+    if let Some(raw) = flag {
+        return units::parse_age(raw, "--max-age");
+    }
+    if let Some(raw) = env_nonempty("WIT_CACHE_TTL") {
+        return units::parse_age(&raw, "WIT_CACHE_TTL");
+    }
+    if let Some(raw) = env_nonempty("CACHE_TTL_DAYS") {
+        let days: u64 = raw.trim().parse().map_err(|_| {
+            UsageError::new(format!(
+                "CACHE_TTL_DAYS '{raw}' is not a whole number of days"
+            ))
+        })?;
+        return Ok(Duration::from_secs(days * 86_400));
+    }
+    Ok(Duration::from_secs(7 * 86_400))
 }

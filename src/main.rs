@@ -14,6 +14,7 @@ mod output;
 mod paths;
 mod store;
 mod units;
+mod views;
 
 use std::process::ExitCode;
 

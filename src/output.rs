@@ -89,6 +89,47 @@ impl Printer {
         }
     }
 
+    /// A table on stdout: a bold header when colour is on, columns padded to fit. Columns
+    /// listed in `right` are right-aligned (numbers, sizes).
+    pub fn table(&self, headers: &[&str], rows: &[Vec<String>], right: &[usize]) {
+        let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+        for row in rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let line = |cells: &mut dyn Iterator<Item = &str>| {
+            let mut out = String::new();
+            for (i, (cell, w)) in cells.zip(&widths).enumerate() {
+                let pad = w - cell.chars().count();
+                if i > 0 {
+                    out.push_str("  ");
+                }
+                if right.contains(&i) {
+                    out.push_str(&" ".repeat(pad));
+                    out.push_str(cell);
+                } else {
+                    out.push_str(cell);
+                    if i + 1 < widths.len() {
+                        out.push_str(&" ".repeat(pad));
+                    }
+                }
+            }
+            out.push('\n');
+            out
+        };
+        let head = line(&mut headers.iter().copied());
+        let mut text = if self.color {
+            format!("\x1b[1m{}\x1b[0m\n", head.trim_end())
+        } else {
+            head
+        };
+        for row in rows {
+            text.push_str(&line(&mut row.iter().map(String::as_str)));
+        }
+        self.stdout(&text);
+    }
+
     fn paint(&self, text: &str, code: &str) -> String {
         if self.color {
             format!("\x1b[1;{code}m{text}\x1b[0m")

@@ -56,8 +56,30 @@ pub fn human_duration(ms: u64) -> String {
     }
 }
 
+/// How long ago, for people: `just now`, `5 minutes ago`, `3 hours ago`, `2 days ago`.
+pub fn ago(then_ms: i64, now_ms: i64) -> String {
+    let secs = (now_ms - then_ms).max(0) / 1000;
+    let (n, unit) = match secs {
+        0..=59 => return "just now".to_string(),
+        60..=3599 => (secs / 60, "minute"),
+        3600..=86_399 => (secs / 3600, "hour"),
+        86_400..=2_591_999 => (secs / 86_400, "day"),
+        _ => (secs / 2_592_000, "month"),
+    };
+    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn relative_times() {
+        assert_eq!(ago(0, 30_000), "just now");
+        assert_eq!(ago(0, 60_000), "1 minute ago");
+        assert_eq!(ago(0, 3 * 3_600_000 + 5), "3 hours ago");
+        assert_eq!(ago(0, 2 * 86_400_000), "2 days ago");
+        assert_eq!(ago(10, 0), "just now", "clock skew is not the future");
+    }
+
     use super::*;
 
     #[test]

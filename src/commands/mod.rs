@@ -1,9 +1,15 @@
 //! One module per subcommand. Each reads validated arguments, calls the store, and reports
 //! through the [`Printer`]; none writes SQL or knows tar headers.
 
+mod delete;
+mod gc;
 mod hash_files;
+mod list;
 mod restore;
 mod save;
+mod show;
+mod stats;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -15,5 +21,11 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Restore(args) => restore::run(&cli.global, &args, printer),
         Command::Save(args) => save::run(&cli.global, &args, printer),
         Command::HashFiles(args) => hash_files::run(&cli.global, &args, printer),
+        Command::List(args) => list::run(&cli.global, &args, printer),
+        Command::Show(args) => show::run(&cli.global, &args, printer),
+        Command::Delete(args) => delete::run(&cli.global, &args, printer),
+        Command::Stats(args) => stats::run(&cli.global, &args, printer),
+        Command::Gc(args) => gc::run(&cli.global, &args, printer),
+        Command::Verify => verify::run(&cli.global, printer),
     }
 }

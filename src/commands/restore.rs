@@ -191,12 +191,7 @@ fn extract(store: &mut Store, entry: &Entry, paths: &CachePaths, printer: &Print
 }
 
 fn drop_entry(store: &mut Store, entry: &Entry, printer: &Printer) {
-    let result = store
-        .index
-        .delete_entry(entry.id)
-        .map_err(anyhow::Error::from)
-        .and_then(|_| store.remove(&entry.archive).map_err(anyhow::Error::from));
-    if let Err(e) = result {
+    if let Err(e) = store.remove_entries(std::slice::from_ref(entry)) {
         printer.warn(&format!("cannot remove cache entry '{}': {e:#}", entry.key));
     }
 }

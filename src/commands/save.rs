@@ -136,6 +136,7 @@ pub fn run(global: &GlobalArgs, args: &SaveArgs, printer: &Printer) -> anyhow::R
                     ));
                 }
             }
+            evict_over_limit(&mut store, &repo, &name, printer);
             let ratio = packed.unpacked_bytes as f64 / packed.size_bytes.max(1) as f64;
             printer.status(&format!(
                 "Saved cache entry '{}' ({} files, {} → {} {}, {ratio:.1}×) in {}",
@@ -182,5 +183,28 @@ fn save_error(err: &std::io::Error, store: &Store) -> anyhow::Error {
         anyhow::anyhow!("no space left on the device of {}: the save was abandoned and nothing was stored ({err})", store.root().display())
     } else {
         anyhow::anyhow!("cannot save the cache entry: {err}")
+    }
+}
+
+/// After a save commits, the repo may be over its size limit: evict its least recently used
+/// entries (never the one just saved) as `gc` would. One aggregate query when it is not.
+fn evict_over_limit(store: &mut Store, repo: &str, keep: &str, printer: &Printer) {
+    let limit = match crate::config::max_size(None) {
+        Ok(l) => l,
+        Err(e) => {
+            printer.warn(&format!("size limit not enforced: {e}"));
+            return;
+        }
+    };
+    match store.enforce_size(repo, limit, keep) {
+        Ok(r) if r.count > 0 => printer.status(&format!(
+            "Evicted {} least recently used entr{} of {repo} ({}) to stay under {}",
+            r.count,
+            if r.count == 1 { "y" } else { "ies" },
+            human_size(r.freed_bytes),
+            human_size(limit)
+        )),
+        Ok(_) => {}
+        Err(e) => printer.warn(&format!("cannot evict over-limit entries of {repo}: {e:#}")),
     }
 }

@@ -379,16 +379,199 @@ impl Index {
         tx.commit()
     }
 
-    /// Removes one row; returns whether it was still there. The caller deletes the archive
-    /// after this commits (row first, then file: a crash in between leaves an orphan file
-    /// that gc sweeps, never a row without its archive).
-    pub fn delete_entry(&mut self, id: i64) -> rusqlite::Result<bool> {
+    /// Removes rows by id, in short transactions of at most [`DELETE_BATCH`] rows so that a
+    /// big gc never holds the write lock for long; returns the ids that were still there.
+    /// The caller deletes the archives after this returns (row first, then file: a crash in
+    /// between leaves an orphan file that gc sweeps, never a row without its archive).
+    pub fn delete_entries(&mut self, ids: &[i64]) -> rusqlite::Result<Vec<i64>> {
+        let mut gone = Vec::with_capacity(ids.len());
+        for batch in ids.chunks(DELETE_BATCH) {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut stmt = tx.prepare_cached("DELETE FROM entries WHERE id = ?1")?;
+                for id in batch {
+                    if stmt.execute([id])? > 0 {
+                        gone.push(*id);
+                    }
+                }
+            }
+            tx.commit()?;
+        }
+        Ok(gone)
+    }
+
+    /// Entries matching a filter, sorted.
+    pub fn list(&self, filter: &Filter<'_>) -> rusqlite::Result<Vec<Entry>> {
+        let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE 1 = 1");
+        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        if let Some(id) = filter.id {
+            args.push(Box::new(id));
+            sql.push_str(&format!(" AND id = ?{}", args.len()));
+        }
+        if let Some(repo) = filter.repo {
+            args.push(Box::new(repo.to_string()));
+            sql.push_str(&format!(" AND repo = ?{}", args.len()));
+        }
+        if let Some(scope) = filter.scope {
+            args.push(Box::new(scope.to_string()));
+            sql.push_str(&format!(" AND scope = ?{}", args.len()));
+        }
+        if let Some(key) = &filter.key_folded {
+            args.push(Box::new(key.clone()));
+            sql.push_str(&format!(" AND key_folded = ?{}", args.len()));
+        }
+        if let Some(prefix) = &filter.prefix_folded {
+            args.push(Box::new(prefix.clone()));
+            let n = args.len();
+            sql.push_str(&format!(
+                " AND key_folded >= ?{n} AND substr(key_folded, 1, length(?{n})) = ?{n}"
+            ));
+        }
+        sql.push_str(match filter.sort {
+            Sort::Created => " ORDER BY created_at DESC, id DESC",
+            Sort::LastUsed => " ORDER BY last_accessed_at DESC, id DESC",
+            Sort::LeastRecentlyUsed => " ORDER BY repo, last_accessed_at ASC, id ASC",
+            Sort::Size => " ORDER BY size_bytes DESC, id DESC",
+        });
+        if let Some(limit) = filter.limit {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(
+            rusqlite::params_from_iter(args.iter().map(AsRef::as_ref)),
+            Entry::from_row,
+        )?;
+        rows.collect()
+    }
+
+    /// Total archive bytes of one repo (the cheap check `save` runs after it commits).
+    pub fn repo_size(&self, repo: &str) -> rusqlite::Result<u64> {
+        self.conn
+            .prepare_cached("SELECT coalesce(sum(size_bytes), 0) FROM entries WHERE repo = ?1")?
+            .query_row([repo], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+    }
+
+    /// Every archive name the index refers to (for gc's orphan sweep).
+    pub fn archive_names(&self) -> rusqlite::Result<std::collections::HashSet<String>> {
+        let mut stmt = self.conn.prepare("SELECT archive FROM entries")?;
+        let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        names.collect()
+    }
+
+    /// Per-repo statistics: entries and sizes now, restore attempts since `since_ms`.
+    pub fn stats(&self, repo: Option<&str>, since_ms: i64) -> rusqlite::Result<Vec<RepoStats>> {
+        let mut stmt = self.conn.prepare(
+            "WITH e AS (
+                 SELECT repo, count(*) AS entries, sum(size_bytes) AS size
+                 FROM entries WHERE ?1 IS NULL OR repo = ?1 GROUP BY repo),
+             a AS (
+                 SELECT repo,
+                        sum(outcome = 'hit') AS hits,
+                        sum(outcome = 'partial') AS partial_hits,
+                        sum(outcome = 'miss') AS misses,
+                        sum(bytes) AS bytes,
+                        sum(duration_ms) AS ms
+                 FROM restore_attempts WHERE at >= ?2 AND (?1 IS NULL OR repo = ?1) GROUP BY repo),
+             r AS (SELECT repo FROM e UNION SELECT repo FROM a)
+             SELECT r.repo, coalesce(e.entries, 0), coalesce(e.size, 0), coalesce(a.hits, 0),
+                    coalesce(a.partial_hits, 0), coalesce(a.misses, 0), coalesce(a.bytes, 0),
+                    coalesce(a.ms, 0)
+             FROM r LEFT JOIN e USING (repo) LEFT JOIN a USING (repo) ORDER BY r.repo",
+        )?;
+        let rows = stmt.query_map(params![repo, since_ms], |r| {
+            Ok(RepoStats {
+                repo: r.get(0)?,
+                entries: r.get::<_, i64>(1)? as u64,
+                size_bytes: r.get::<_, i64>(2)? as u64,
+                hits: r.get::<_, i64>(3)? as u64,
+                partial_hits: r.get::<_, i64>(4)? as u64,
+                misses: r.get::<_, i64>(5)? as u64,
+                bytes_restored: r.get::<_, i64>(6)? as u64,
+                restore_ms: r.get::<_, i64>(7)? as u64,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// The most restored keys since `since_ms`: (repo, key, restores), most first.
+    pub fn top_keys(
+        &self,
+        repo: Option<&str>,
+        since_ms: i64,
+        limit: u32,
+    ) -> rusqlite::Result<Vec<(String, String, u64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT repo, matched_key, count(*) AS n FROM restore_attempts
+             WHERE outcome != 'miss' AND at >= ?2 AND (?1 IS NULL OR repo = ?1)
+             GROUP BY repo, matched_key ORDER BY n DESC, repo, matched_key LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![repo, since_ms, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+        })?;
+        rows.collect()
+    }
+
+    /// Forgets restore attempts older than `before_ms` (statistics keep a bounded history).
+    pub fn prune_attempts(&mut self, before_ms: i64) -> rusqlite::Result<usize> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute("DELETE FROM entries WHERE id = ?1", [id])?;
+        let n = tx.execute("DELETE FROM restore_attempts WHERE at < ?1", [before_ms])?;
         tx.commit()?;
-        Ok(n > 0)
+        Ok(n)
+    }
+}
+
+/// Most rows deleted in one write transaction.
+const DELETE_BATCH: usize = 200;
+
+/// Which entries `list`, `show`, `delete` and `gc` look at; `None` fields do not filter.
+#[derive(Debug, Default)]
+pub struct Filter<'a> {
+    pub id: Option<i64>,
+    pub repo: Option<&'a str>,
+    pub scope: Option<&'a str>,
+    pub key_folded: Option<String>,
+    pub prefix_folded: Option<String>,
+    pub sort: Sort,
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Created,
+    #[default]
+    LastUsed,
+    /// Per repo, least recently used first: the eviction order.
+    LeastRecentlyUsed,
+    Size,
+}
+
+/// One repo's numbers for `stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepoStats {
+    pub repo: String,
+    pub entries: u64,
+    pub size_bytes: u64,
+    pub hits: u64,
+    pub partial_hits: u64,
+    pub misses: u64,
+    pub bytes_restored: u64,
+    pub restore_ms: u64,
+}
+
+impl RepoStats {
+    /// (hits + partial hits) / attempts, 0 when there were none.
+    pub fn hit_rate(&self) -> f64 {
+        let attempts = self.hits + self.partial_hits + self.misses;
+        if attempts == 0 {
+            0.0
+        } else {
+            (self.hits + self.partial_hits) as f64 / attempts as f64
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 mod util;
 
 mod config;
+mod manage;
 mod restore;
 mod save;
 mod workflow;

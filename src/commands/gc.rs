@@ -1,0 +1,53 @@
+//! `gc`: the store's garbage collection, safe to run from cron while jobs restore and save.
+
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use crate::cli::{GcArgs, GlobalArgs};
+use crate::output::Printer;
+use crate::store::gc::Policy;
+use crate::store::Store;
+use crate::units::human_size;
+use crate::{clock, config};
+
+pub fn run(global: &GlobalArgs, args: &GcArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let policy = Policy {
+        max_age: config::max_age(args.max_age.as_deref())?,
+        max_size: config::max_size(args.max_size.as_deref())?,
+        now_ms: clock::now_ms(),
+    };
+    let repo = config::repo(global)?;
+    let mut store = Store::open(&config::cache_dir(global)?)?;
+    let report = store.gc(&policy, repo.as_deref(), args.dry_run)?;
+    let r = &report.removed;
+    let verb = if args.dry_run {
+        "Would remove"
+    } else {
+        "Removed"
+    };
+    printer.status(&format!(
+        "{verb} {} cache entr{} ({}); {} rows without archive, {} orphan archives, {} stale temp files",
+        r.count,
+        if r.count == 1 { "y" } else { "ies" },
+        human_size(r.freed_bytes),
+        report.vanished,
+        report.orphans_removed,
+        report.temp_removed,
+    ));
+    for key in &r.keys {
+        printer.detail(&format!("  {key}"));
+    }
+    if printer.json_mode() {
+        printer.json(&json!({
+            "deleted": r.count,
+            "freed_bytes": r.freed_bytes,
+            "keys": r.keys,
+            "orphans_removed": report.orphans_removed,
+            "vanished_rows": report.vanished,
+            "temp_removed": report.temp_removed,
+            "dry_run": report.dry_run,
+        }));
+    }
+    Ok(ExitCode::SUCCESS)
+}
