@@ -166,6 +166,11 @@ pub struct RestoreArgs {
     /// Exit with code 3 when no entry matches (a miss is otherwise a success)
     #[arg(long)]
     pub fail_on_miss: bool,
+
+    /// Write nothing to the store: no statistics, no clean-up of damaged entries (for
+    /// untrusted jobs and read-only mounts of the store)
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Args)]

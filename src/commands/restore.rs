@@ -19,6 +19,7 @@ use crate::error::{usage, MissError};
 use crate::keys::{self, Key};
 use crate::output::Printer;
 use crate::paths::CachePaths;
+use crate::signing::Signer;
 use crate::store::archive::{self, Expected, UnpackError};
 use crate::store::index::{Attempt, Outcome};
 use crate::store::{ArchiveBackend, Entry, Store};
@@ -53,16 +54,36 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs, printer: &Printer) -> anyhow
     let paths = CachePaths::parse(&lines, &workspace, config::home().as_deref())?;
     let version = keys::version_for(&lines);
 
-    let mut store = Store::open(&config::cache_dir(global)?)?;
+    let dir = config::cache_dir(global)?;
+    let mut store = if args.read_only {
+        Store::open_read_only(&dir)?
+    } else {
+        Store::open(&dir)?
+    };
     let folded: Vec<String> = lookup_keys.iter().map(Key::folded).collect();
+    // With a signing key, only entries signed with it count; others are skipped as if absent.
+    let signer = Signer::from_env();
+    let mut accept = |e: &Entry| match &signer {
+        Some(s) if !s.verify(e) => {
+            printer.warn(&format!(
+                "skipped cache entry '{}' (id {}): it is not signed with {}",
+                e.key,
+                e.id,
+                crate::signing::ENV
+            ));
+            false
+        }
+        _ => true,
+    };
     let found = store
         .index
-        .lookup(&repo, &scopes, &version, &folded)
+        .lookup(&repo, &scopes, &version, &folded, &mut accept)
         .context("cannot read the cache index")?;
 
     let restored: Option<(Entry, u64)> = match found {
         Some(entry) if args.lookup_only => Some((entry, 0)),
-        Some(entry) => extract(&mut store, &entry, &paths, printer).map(|files| (entry, files)),
+        Some(entry) => extract(&mut store, &entry, &paths, !args.read_only, printer)
+            .map(|files| (entry, files)),
         None => None,
     };
     let duration_ms = started.elapsed().as_millis() as u64;
@@ -72,7 +93,7 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs, printer: &Printer) -> anyhow
         Some((e, _)) if keys::same_key(&primary, &e.key) => Outcome::Hit,
         Some(_) => Outcome::Partial,
     };
-    if !args.lookup_only {
+    if !args.lookup_only && !args.read_only {
         let attempt = Attempt {
             repo: &repo,
             scope: scope.as_deref(),
@@ -143,43 +164,57 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs, printer: &Printer) -> anyhow
 }
 
 /// Extracts one entry; returns the number of files written, or `None` when the restore failed
-/// (already reported as a warning; a damaged entry is removed from the index).
-fn extract(store: &mut Store, entry: &Entry, paths: &CachePaths, printer: &Printer) -> Option<u64> {
+/// (already reported as a warning). A damaged entry is removed from the index unless `clean`
+/// is off (`--read-only`).
+fn extract(
+    store: &mut Store,
+    entry: &Entry,
+    paths: &CachePaths,
+    clean: bool,
+    printer: &Printer,
+) -> Option<u64> {
+    let fate = if clean {
+        "the entry was deleted"
+    } else {
+        "the entry was left in place (--read-only)"
+    };
+    let damaged = |store: &mut Store, why: String| {
+        printer.warn(&format!(
+            "cache entry '{}' was not restored: {why}; {fate}",
+            entry.key
+        ));
+        if clean {
+            drop_entry(store, entry, printer);
+        }
+        None
+    };
     let file = match store.open(&entry.archive) {
         Ok(f) => f,
         Err(e) => {
-            printer.warn(&format!(
-                "the archive of cache entry '{}' is unreadable ({}: {e}); removing the entry",
-                entry.key,
+            let why = format!(
+                "its archive {} is unreadable ({e})",
                 store.archive_path(entry).display()
-            ));
-            drop_entry(store, entry, printer);
-            return None;
+            );
+            return damaged(store, why);
         }
     };
     let Some(compression) = Compression::from_name(&entry.compression) else {
-        printer.warn(&format!(
-            "cache entry '{}' has an unknown compression '{}'; removing it",
-            entry.key, entry.compression
-        ));
-        drop_entry(store, entry, printer);
-        return None;
+        return damaged(
+            store,
+            format!("unknown compression '{}'", entry.compression),
+        );
     };
     let expected = Expected {
         compression,
         digest: &entry.digest,
         unpacked_bytes: entry.unpacked_bytes,
     };
-    match archive::unpack(file, &expected, paths, &mut |w| printer.warn(&w)) {
+    match archive::unpack(file, &expected, paths) {
         Ok(report) => Some(report.files),
-        Err(UnpackError::Damaged(why)) => {
-            printer.warn(&format!(
-                "cache entry '{}' is damaged and was not restored: {why}; the files it had written were removed and the entry was deleted",
-                entry.key
-            ));
-            drop_entry(store, entry, printer);
-            None
-        }
+        Err(UnpackError::Damaged(why)) => damaged(
+            store,
+            format!("the archive is damaged: {why}; the files it had written were removed"),
+        ),
         Err(err @ UnpackError::Local { .. }) => {
             printer.warn(&format!(
                 "cannot restore cache entry '{}': {err}; the files it had written were removed",

@@ -12,6 +12,7 @@ use crate::error::usage;
 use crate::keys::{self, Key};
 use crate::output::Printer;
 use crate::paths::CachePaths;
+use crate::signing::{Signed, Signer};
 use crate::store::index::{Identity, Inserted, NewEntry};
 use crate::store::{archive, ArchiveBackend, Store};
 use crate::units::{human_duration, human_size};
@@ -100,6 +101,16 @@ pub fn run(global: &GlobalArgs, args: &SaveArgs, printer: &Printer) -> anyhow::R
         file_count: packed.file_count,
         digest: packed.digest.clone(),
         created_by_run: config::run_id(args.run_id.as_deref()),
+        signature: Signer::from_env().map(|s| {
+            s.sign(&Signed {
+                repo: &repo,
+                scope: scope.as_deref(),
+                key: key.as_str(),
+                version: &version,
+                digest: &packed.digest,
+                unpacked_bytes: packed.unpacked_bytes,
+            })
+        }),
     };
     let inserted = store.index.insert(&id, &new, args.overwrite);
     let inserted = match inserted {

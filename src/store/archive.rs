@@ -454,7 +454,6 @@ impl UnpackError {
 pub struct Unpacked {
     pub files: u64,
     pub bytes: u64,
-    pub skipped: Vec<String>,
 }
 
 /// What the index says about the archive being restored.
@@ -521,7 +520,6 @@ pub fn unpack(
     file: File,
     expected: &Expected<'_>,
     paths: &CachePaths,
-    warn: &mut dyn FnMut(String),
 ) -> Result<Unpacked, UnpackError> {
     let raw = BufReader::with_capacity(
         IO_BUFFER,
@@ -536,7 +534,7 @@ pub fn unpack(
     let budget = expected.unpacked_bytes + expected.unpacked_bytes / 100 + (1 << 20);
     let mut ex = Extractor::new(paths, budget);
     let mut archive = tar::Archive::new(BufReader::with_capacity(IO_BUFFER, decoder));
-    let result = ex.run(&mut archive, warn).and_then(|()| {
+    let result = ex.run(&mut archive).and_then(|()| {
         // Read what follows the end-of-archive blocks, so the codec checks its trailer
         // (zstd's frame checksum) and every byte of the file passes through the hash.
         let mut decoder = archive.into_inner();
@@ -597,11 +595,7 @@ impl<'a> Extractor<'a> {
         }
     }
 
-    fn run<R: Read>(
-        &mut self,
-        archive: &mut tar::Archive<R>,
-        warn: &mut dyn FnMut(String),
-    ) -> Result<(), UnpackError> {
+    fn run<R: Read>(&mut self, archive: &mut tar::Archive<R>) -> Result<(), UnpackError> {
         let corrupt = |e: io::Error| UnpackError::damaged(format!("archive is corrupt: {e}"));
         let mut members = 0u64;
         for entry in archive.entries().map_err(corrupt)? {
@@ -651,9 +645,11 @@ impl<'a> Extractor<'a> {
                         "hostile member '{shown}': hard links are never restored"
                     )))
                 }
+                // wit-cache never archives these: an archive holding one was not made by us.
                 EntryType::Char | EntryType::Block | EntryType::Fifo => {
-                    warn(format!("skipped device or FIFO member '{shown}'"));
-                    self.report.skipped.push(shown);
+                    return Err(UnpackError::damaged(format!(
+                        "hostile member '{shown}': device nodes and FIFOs are never created"
+                    )))
                 }
                 other => {
                     return Err(UnpackError::damaged(format!(

@@ -100,6 +100,7 @@ mod tests {
             last_accessed_at: 100 * DAY - last_used_days_ago * DAY,
             access_count: 0,
             created_by_run: None,
+            signature: None,
         }
     }
 

@@ -52,10 +52,12 @@ const MIGRATIONS: &[&str] = &[
         duration_ms  INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX restore_attempts_repo_at ON restore_attempts(repo, at);",
+    // v2: HMAC signatures of entries saved with WIT_CACHE_SIGNING_KEY.
+    "ALTER TABLE entries ADD COLUMN signature TEXT;",
 ];
 
 const ENTRY_COLUMNS: &str = "id, repo, scope, key, version, paths, compression, archive, size_bytes, \
-     unpacked_bytes, file_count, digest, created_at, last_accessed_at, access_count, created_by_run";
+     unpacked_bytes, file_count, digest, created_at, last_accessed_at, access_count, created_by_run, signature";
 
 /// One row of `entries`.
 #[derive(Debug, Clone)]
@@ -76,6 +78,7 @@ pub struct Entry {
     pub last_accessed_at: i64,
     pub access_count: u64,
     pub created_by_run: Option<String>,
+    pub signature: Option<String>,
 }
 
 impl Entry {
@@ -99,6 +102,7 @@ impl Entry {
             last_accessed_at: row.get(13)?,
             access_count: row.get::<_, i64>(14)? as u64,
             created_by_run: row.get(15)?,
+            signature: row.get(16)?,
         })
     }
 }
@@ -123,6 +127,7 @@ pub struct NewEntry {
     pub file_count: u64,
     pub digest: String,
     pub created_by_run: Option<String>,
+    pub signature: Option<String>,
 }
 
 /// What an insert did.
@@ -169,6 +174,18 @@ pub struct Index {
     conn: Connection,
 }
 
+/// A path as the path part of an SQLite `file:` URI.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for b in path.as_os_str().as_encoded_bytes() {
+        match b {
+            b'?' | b'#' | b'%' => out.push_str(&format!("%{b:02X}")),
+            _ => out.push(char::from(*b)),
+        }
+    }
+    out
+}
+
 fn is_busy(err: &rusqlite::Error) -> bool {
     matches!(
         err.sqlite_error_code(),
@@ -200,6 +217,33 @@ impl Index {
         let mut index = Self { conn };
         index.migrate()?;
         Ok(index)
+    }
+
+    /// Opens an existing index for reading only: no schema change, no WAL switch, nothing
+    /// written — for untrusted jobs and read-only mounts of the store. A WAL database on a
+    /// read-only file system can only be read as "immutable", which is tried second.
+    pub fn open_read_only(path: &Path) -> rusqlite::Result<Self> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let try_open = |uri: String| -> rusqlite::Result<Connection> {
+            let conn = Connection::open_with_flags(uri, flags)?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.query_row("SELECT count(*) FROM entries", [], |_| Ok(()))?;
+            Ok(conn)
+        };
+        let uri = format!("file:{}?mode=ro", uri_path(path));
+        let conn =
+            try_open(uri).or_else(|_| try_open(format!("file:{}?immutable=1", uri_path(path))))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version as usize > MIGRATIONS.len() {
+            return Err(rusqlite::Error::InvalidParameterName(format!(
+                "index schema v{version} is newer than this wit-cache understands (v{})",
+                MIGRATIONS.len()
+            )));
+        }
+        Ok(Self { conn })
     }
 
     fn migrate(&mut self) -> rusqlite::Result<()> {
@@ -240,36 +284,25 @@ impl Index {
             .optional()
     }
 
-    /// The newest entry whose key starts with `prefix_folded`, literally: `%` and `_` are
-    /// ordinary characters here, unlike in the seed's LIKE query.
-    pub fn find_prefix(
-        &self,
-        id: &Identity<'_>,
-        prefix_folded: &str,
-    ) -> rusqlite::Result<Option<Entry>> {
-        self.conn
-            .prepare_cached(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM entries
-                 WHERE repo = ?1 AND scope = ?2 AND version = ?3
-                   AND key_folded >= ?4 AND substr(key_folded, 1, length(?4)) = ?4
-                 ORDER BY created_at DESC, id DESC LIMIT 1"
-            ))?
-            .query_row(
-                params![id.repo, id.scope.unwrap_or(""), id.version, prefix_folded],
-                Entry::from_row,
-            )
-            .optional()
-    }
-
     /// GitHub's lookup order: in each scope (own first, then fallbacks), each key in order
-    /// (primary, then restore keys), first exactly, then as a prefix (newest wins).
+    /// (primary, then restore keys), first exactly, then as a prefix, newest first. Prefixes
+    /// are literal: `%` and `_` are ordinary characters here, unlike in the seed's LIKE query.
+    /// `accept` may refuse a candidate (an unsigned entry when signing is on); the search
+    /// then goes on as if it were not there.
     pub fn lookup(
         &self,
         repo: &str,
         scopes: &[Option<String>],
         version: &str,
         keys_folded: &[String],
+        accept: &mut dyn FnMut(&Entry) -> bool,
     ) -> rusqlite::Result<Option<Entry>> {
+        let mut by_prefix = self.conn.prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM entries
+             WHERE repo = ?1 AND scope = ?2 AND version = ?3
+               AND key_folded > ?4 AND substr(key_folded, 1, length(?4)) = ?4
+             ORDER BY created_at DESC, id DESC"
+        ))?;
         for scope in scopes {
             let id = Identity {
                 repo,
@@ -278,10 +311,18 @@ impl Index {
             };
             for key in keys_folded {
                 if let Some(e) = self.find_exact(&id, key)? {
-                    return Ok(Some(e));
+                    if accept(&e) {
+                        return Ok(Some(e));
+                    }
                 }
-                if let Some(e) = self.find_prefix(&id, key)? {
-                    return Ok(Some(e));
+                // Rows are stepped lazily: usually only the newest match is read.
+                let mut rows =
+                    by_prefix.query(params![repo, id.scope.unwrap_or(""), version, key])?;
+                while let Some(row) = rows.next()? {
+                    let e = Entry::from_row(row)?;
+                    if accept(&e) {
+                        return Ok(Some(e));
+                    }
                 }
             }
         }
@@ -324,8 +365,8 @@ impl Index {
         tx.execute(
             "INSERT INTO entries (repo, scope, key, key_folded, version, paths, compression, archive,
                  size_bytes, unpacked_bytes, file_count, digest, created_at, last_accessed_at,
-                 access_count, created_by_run)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 0, ?14)",
+                 access_count, created_by_run, signature)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 0, ?14, ?15)",
             params![
                 id.repo,
                 id.scope.unwrap_or(""),
@@ -341,6 +382,7 @@ impl Index {
                 new.digest,
                 now,
                 new.created_by_run,
+                new.signature,
             ],
         )?;
         tx.commit()?;
@@ -590,6 +632,7 @@ mod tests {
             file_count: 1,
             digest: "00".into(),
             created_by_run: None,
+            signature: None,
         }
     }
 
@@ -616,7 +659,7 @@ mod tests {
             .unwrap();
         let find = |keys: &[&str]| {
             let keys: Vec<String> = keys.iter().map(|k| crate::keys::fold(k)).collect();
-            ix.lookup("o/r", &[None], "v", &keys)
+            ix.lookup("o/r", &[None], "v", &keys, &mut |_| true)
                 .unwrap()
                 .map(|e| e.key)
         };
@@ -671,7 +714,7 @@ mod tests {
         };
         ix.insert(&main, &new_entry("k", "a1"), false).unwrap();
         assert!(ix
-            .lookup("o/r", &[None], "v", &["k".into()])
+            .lookup("o/r", &[None], "v", &["k".into()], &mut |_| true)
             .unwrap()
             .is_none());
         assert!(ix
@@ -679,16 +722,29 @@ mod tests {
                 "o/r",
                 &[Some("feature".into()), Some("main".into())],
                 "v",
-                &["k".into()]
+                &["k".into()],
+                &mut |_| true
             )
             .unwrap()
             .is_some());
         assert!(ix
-            .lookup("o/r", &[Some("main".into())], "other", &["k".into()])
+            .lookup(
+                "o/r",
+                &[Some("main".into())],
+                "other",
+                &["k".into()],
+                &mut |_| true
+            )
             .unwrap()
             .is_none());
         assert!(ix
-            .lookup("other/repo", &[Some("main".into())], "v", &["k".into()])
+            .lookup(
+                "other/repo",
+                &[Some("main".into())],
+                "v",
+                &["k".into()],
+                &mut |_| true
+            )
             .unwrap()
             .is_none());
     }

@@ -4,7 +4,10 @@
 mod util;
 
 mod config;
+mod faults;
+mod hostile;
 mod manage;
 mod restore;
 mod save;
+mod security;
 mod workflow;

@@ -138,3 +138,22 @@ pub fn json_of(stdout: &[u8]) -> serde_json::Value {
 pub fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// Unmounts on drop, so a failing test does not leave a mount behind.
+pub struct Mount(PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Runs `mount ARGS… TARGET`; `None` when mounting is not allowed here (not root).
+pub fn mount(args: &[&str], target: &Path) -> Option<Mount> {
+    let ok = std::process::Command::new("mount")
+        .args(args)
+        .arg(target)
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then(|| Mount(target.to_path_buf()))
+}
