@@ -1,23 +1,8 @@
-//! `wit-cache`: the dependency cache of the wit CI system.
-//!
-//! `main` only parses, runs and maps the outcome to an exit code; the work lives in
-//! [`commands`], the on-disk store in [`store`], and every exit code is chosen in [`error`].
-
-mod cli;
-mod clock;
-mod commands;
-mod config;
-mod error;
-mod hash_files;
-mod keys;
-mod output;
-mod paths;
-mod signing;
-mod store;
-mod units;
-mod views;
+//! `wit-cache`: parse, run, map the outcome to an exit code (see the library for the rest).
 
 use std::process::ExitCode;
+
+use wit_cache::{cli, commands, error, output};
 
 fn main() -> ExitCode {
     let cli = cli::parse();
