@@ -122,9 +122,13 @@ def generate(dest, preset, seed):
             % (pkg, rng.randrange(10), rng.randrange(30), rng.randrange(100))
         ).encode()
         write(os.path.join(root, "package.json"), manifest)
-        for f in range(max(share - 1, 0)):
+        # About six files per directory, as in a real install.
+        dirs = []
+        for _ in range(max(1, share // 6)):
             depth = rng.choice([1, 1, 2, 2, 3, 4])
-            parts = [rng.choice(DIRS) for _ in range(depth)]
+            dirs.append([rng.choice(DIRS) for _ in range(depth)])
+        for f in range(max(share - 1, 0)):
+            parts = dirs[rng.randrange(len(dirs))]
             name = f"{rng.choice(WORDS)}-{f}{rng.choice(EXTS)}"
             # Log-normal-ish sizes: many tiny files, a few large bundles.
             size = int(rng.lognormvariate(0, 1.0) * mean_text / 1.65) + 1
