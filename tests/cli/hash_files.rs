@@ -56,7 +56,7 @@ fn ensure_golden_installed() {
     }
 }
 
-/// One hashFiles() call: patterns (joined by newlines, as the runner does) and the flag.
+/// One `hashFiles()` call: patterns (joined by newlines, as the runner does) and the flag.
 struct Case {
     patterns: Vec<String>,
     follow: bool,
