@@ -5,6 +5,7 @@ mod util;
 
 mod config;
 mod faults;
+mod hash_files;
 mod hostile;
 mod manage;
 mod restore;
