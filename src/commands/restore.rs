@@ -26,6 +26,32 @@ use crate::store::{ArchiveBackend, Entry, Store};
 use crate::units::{human_duration, human_size};
 
 pub fn run(global: &GlobalArgs, args: &RestoreArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let restored = restore(global, args, printer)?;
+    if printer.json_mode() {
+        printer.json(&restored.doc);
+    }
+    if restored.cache_hit.is_none() && args.fail_on_miss {
+        return Err(MissError {
+            key: args.entry.key.clone(),
+        }
+        .into());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What a restore found: `cache_hit` as actions/cache sets it (`None` on a miss) and the
+/// `--json` document.
+pub struct Restored {
+    pub cache_hit: Option<bool>,
+    pub doc: serde_json::Value,
+}
+
+/// Looks up, extracts and records one restore; reports on stderr and in `$GITHUB_OUTPUT`.
+pub fn restore(
+    global: &GlobalArgs,
+    args: &RestoreArgs,
+    printer: &Printer,
+) -> anyhow::Result<Restored> {
     let started = Instant::now();
     let repo = config::required_repo(global)?;
     let scope = config::scope(args.entry.scope.as_deref(), "--scope")?;
@@ -140,9 +166,8 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs, printer: &Printer) -> anyhow
             list.join(", ")
         ));
     }
-    if printer.json_mode() {
-        let e = restored.as_ref().map(|(e, _)| e);
-        printer.json(&json!({
+    let e = restored.as_ref().map(|(e, _)| e);
+    let doc = json!({
             "cache_hit": cache_hit,
             "primary_key": primary.as_str(),
             "matched_key": matched,
@@ -152,15 +177,8 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs, printer: &Printer) -> anyhow
             "file_count": e.map_or(0, |e| e.file_count),
             "lookup_only": args.lookup_only,
             "duration_ms": duration_ms,
-        }));
-    }
-    if restored.is_none() && args.fail_on_miss {
-        return Err(MissError {
-            key: primary.as_str().to_string(),
-        }
-        .into());
-    }
-    Ok(ExitCode::SUCCESS)
+    });
+    Ok(Restored { cache_hit, doc })
 }
 
 /// Extracts one entry; returns the number of files written, or `None` when the restore failed

@@ -18,6 +18,19 @@ use crate::store::{archive, ArchiveBackend, Store};
 use crate::units::{human_duration, human_size};
 
 pub fn run(global: &GlobalArgs, args: &SaveArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let doc = save(global, args, printer)?;
+    if printer.json_mode() {
+        printer.json(&doc);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Saves the entry; returns the `--json` document (`saved`, `already_existed`, …).
+pub fn save(
+    global: &GlobalArgs,
+    args: &SaveArgs,
+    printer: &Printer,
+) -> anyhow::Result<serde_json::Value> {
     let started = Instant::now();
     let repo = config::required_repo(global)?;
     let scope = config::scope(args.entry.scope.as_deref(), "--scope")?;
@@ -60,16 +73,13 @@ pub fn run(global: &GlobalArgs, args: &SaveArgs, printer: &Printer) -> anyhow::R
                 e.key,
                 human_size(e.size_bytes)
             ));
-            if printer.json_mode() {
-                printer.json(&report(
-                    false,
-                    true,
-                    e.size_bytes,
-                    e.unpacked_bytes,
-                    e.file_count,
-                ));
-            }
-            return Ok(ExitCode::SUCCESS);
+            return Ok(report(
+                false,
+                true,
+                e.size_bytes,
+                e.unpacked_bytes,
+                e.file_count,
+            ));
         }
     }
 
@@ -83,10 +93,7 @@ pub fn run(global: &GlobalArgs, args: &SaveArgs, printer: &Printer) -> anyhow::R
     .map_err(|e| save_error(&e, &store))?;
     if packed.members == 0 {
         printer.warn("nothing to save: none of the paths exist; no cache entry was created");
-        if printer.json_mode() {
-            printer.json(&report(false, false, 0, 0, 0));
-        }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(report(false, false, 0, 0, 0));
     }
     let name = store
         .publish(temp, args.compression)
@@ -120,7 +127,7 @@ pub fn run(global: &GlobalArgs, args: &SaveArgs, printer: &Printer) -> anyhow::R
             return Err(e).context("cannot register the cache entry in the index");
         }
     };
-    match inserted {
+    let doc = match inserted {
         Inserted::AlreadyExists(e) => {
             // Another job saved the same key while we were archiving: it won, ours goes.
             store.remove(&name).ok();
@@ -128,15 +135,7 @@ pub fn run(global: &GlobalArgs, args: &SaveArgs, printer: &Printer) -> anyhow::R
                 "Cache entry for key '{}' was saved by another job meanwhile; not saving",
                 e.key
             ));
-            if printer.json_mode() {
-                printer.json(&report(
-                    false,
-                    true,
-                    e.size_bytes,
-                    e.unpacked_bytes,
-                    e.file_count,
-                ));
-            }
+            report(false, true, e.size_bytes, e.unpacked_bytes, e.file_count)
         }
         Inserted::New { replaced, .. } => {
             if let Some(old) = replaced {
@@ -158,18 +157,16 @@ pub fn run(global: &GlobalArgs, args: &SaveArgs, printer: &Printer) -> anyhow::R
                 args.compression.name(),
                 human_duration(started.elapsed().as_millis() as u64),
             ));
-            if printer.json_mode() {
-                printer.json(&report(
-                    true,
-                    false,
-                    packed.size_bytes,
-                    packed.unpacked_bytes,
-                    packed.file_count,
-                ));
-            }
+            report(
+                true,
+                false,
+                packed.size_bytes,
+                packed.unpacked_bytes,
+                packed.file_count,
+            )
         }
-    }
-    Ok(ExitCode::SUCCESS)
+    };
+    Ok(doc)
 }
 
 fn check_level(codec: Compression, level: Option<i32>) -> anyhow::Result<()> {
