@@ -12,6 +12,7 @@ mod hash_files;
 mod keys;
 mod output;
 mod paths;
+mod serve;
 mod store;
 mod units;
 mod views;
