@@ -188,9 +188,13 @@ pub fn overview(ctx: &Ctx<'_>) -> Reply {
     } else {
         main.push_str(r#"<ul class="item-list">"#);
         for s in &repos {
-            let (rate, _) = hit_rate_text(s);
+            let rate = if s.hits + s.partial_hits + s.misses == 0 {
+                "no restores yet".to_string()
+            } else {
+                format!("{} hit rate", hit_rate_text(s).0)
+            };
             main.push_str(&format!(
-                r#"<li class="item"><div class="item-main"><a class="repo-link" href="{href}">{name}</a><p class="meta"><span>{count}</span><span>{size}</span><span>{rate} hit rate</span></p></div><a class="btn btn-ghost" href="{href}" aria-hidden="true" tabindex="-1">Open</a></li>"#,
+                r#"<li class="item"><div class="item-main"><a class="repo-link" href="{href}">{name}</a><p class="meta"><span>{count}</span><span>{size}</span><span>{rate}</span></p></div><a class="btn btn-ghost" href="{href}" aria-hidden="true" tabindex="-1">Open</a></li>"#,
                 href = repo_href(&s.repo),
                 name = esc(&s.repo),
                 count = esc(&plural(s.entries, "cache", "caches")),
@@ -295,7 +299,7 @@ pub fn repo(ctx: &Ctx<'_>) -> Reply {
         )
     };
     let main = format!(
-        r#"<div class="page-head"><h1><span class="muted-title">Caches of</span> <span class="repo-name">{repo}</span></h1><p class="muted">Dependency caches speed up your workflow runs.</p></div>
+        r#"<div class="page-head"><h1><span class="muted-title">Caches of</span> <span class="repo-name">{repo}</span></h1><p class="muted">Saved on this host by the repository's workflow runs; jobs restore them by key.</p></div>
 {admin_bar}
 <section class="card" aria-labelledby="storage-title">
 <div class="card-head"><h2 id="storage-title">{ICON_DB} Cache Storage</h2><p class="muted">Dependency caches speed up your workflow runs</p></div>
