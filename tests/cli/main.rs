@@ -7,4 +7,5 @@ mod config;
 mod manage;
 mod restore;
 mod save;
+mod serve;
 mod workflow;
