@@ -161,7 +161,7 @@ describe("wit-cache serve, with an admin token", () => {
     const meta = await page.locator(".item", { hasText: "acme/app" }).locator(".meta").innerText();
     assert.match(meta, /4 caches/);
     assert.match(meta, /67 % hit rate/);
-    await page.screenshot({ path: path.join(ARTIFACTS, "serve-overview.png"), fullPage: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, "serve-overview.png"), fullPage: true, animations: "disabled" });
     await page.getByRole("link", { name: "acme/app" }).click();
     await page.waitForURL(/\/repo\?repo=acme%2Fapp$/);
     assert.equal(await text(page, "#stat-count"), "4");
@@ -195,7 +195,7 @@ describe("wit-cache serve, with an admin token", () => {
     await page.keyboard.press("Enter");
     await page.locator(".toast", { hasText: "enter the admin token" }).waitFor();
     assert.equal((await keysOn(page)).length, 4);
-    await page.screenshot({ path: path.join(ARTIFACTS, "serve-repo-page.png"), fullPage: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, "serve-repo-page.png"), fullPage: true, animations: "disabled" });
     assert.deepEqual(problems, []);
     await context.close();
   });
@@ -236,7 +236,7 @@ describe("wit-cache serve, with an admin token", () => {
     assert.equal(await text(page, "#stat-count"), "3");
     assert.ok(!(await keysOn(page)).includes("npm-Linux-3f2a9c"));
     assert.equal(await page.evaluate(() => window.__sameDocument), true, "no full reload");
-    await page.screenshot({ path: path.join(ARTIFACTS, "serve-repo-page-admin.png"), fullPage: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, "serve-repo-page-admin.png"), fullPage: true, animations: "disabled" });
 
     // Clear all asks first; cancelling keeps everything.
     await page.getByRole("button", { name: "Clear All" }).click();
@@ -275,7 +275,7 @@ describe("wit-cache serve, with an admin token", () => {
     assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px`);
     assert.equal(await page.getByRole("button", { name: "Clear All" }).isVisible(), true);
     assert.equal(await page.getByLabel("Admin token").isVisible(), true);
-    await page.screenshot({ path: path.join(ARTIFACTS, "serve-repo-page-phone.png"), fullPage: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, "serve-repo-page-phone.png"), fullPage: true, animations: "disabled" });
     assert.deepEqual(problems, []);
     await context.close();
   });
