@@ -92,7 +92,16 @@ pub enum Command {
     Gc(GcArgs),
     /// Re-hash every archive against the index; remove damaged entries
     Verify,
+    /// Serve the cache settings web page and its JSON API
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
 }
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  wit-cache serve                                   # http://127.0.0.1:8080, read-only
+  wit-cache serve --admin-token-file /etc/wit-cache/admin-token
+  WIT_CACHE_ADMIN_TOKEN=s3cret wit-cache serve --listen 127.0.0.1:9000";
 
 const LIST_EXAMPLES: &str = "\
 Examples:
@@ -316,6 +325,19 @@ pub struct GcArgs {
     /// Say what would be removed, remove nothing
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0 picks a free port; the bound address is printed)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+
+    /// A file holding the admin token that deleting and clearing need (as `Authorization:
+    /// Bearer TOKEN`) [default: env WIT_CACHE_ADMIN_TOKEN; without either, nothing can be
+    /// deleted]
+    #[arg(long, value_name = "FILE")]
+    pub admin_token_file: Option<PathBuf>,
 }
 
 pub fn parse() -> Cli {

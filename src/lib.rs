@@ -14,6 +14,7 @@ pub mod hash_files;
 pub mod keys;
 pub mod output;
 pub mod paths;
+pub mod serve;
 pub mod signing;
 pub mod store;
 pub mod units;

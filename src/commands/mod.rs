@@ -7,6 +7,7 @@ mod hash_files;
 mod list;
 mod restore;
 mod save;
+mod serve;
 mod show;
 mod stats;
 mod verify;
@@ -27,5 +28,6 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Stats(args) => stats::run(&cli.global, &args, printer),
         Command::Gc(args) => gc::run(&cli.global, &args, printer),
         Command::Verify => verify::run(&cli.global, printer),
+        Command::Serve(args) => serve::run(&cli.global, &args, printer),
     }
 }

@@ -11,4 +11,5 @@ mod manage;
 mod restore;
 mod save;
 mod security;
+mod serve;
 mod workflow;

@@ -1,0 +1,293 @@
+//! The JSON API: the seed's `listCaches`, `getCacheStats`, `deleteCache` and `clearCaches`,
+//! plus `/metrics`. Documents come from [`crate::views`], the same builders as `--json`.
+//!
+//! | request | answer |
+//! |---|---|
+//! | `GET /api/v1/caches?repo=R[&prefix=P][&scope=S][&sort=…][&limit=N]` | `{"caches": [...]}` |
+//! | `GET /api/v1/stats[?repo=R][&since=AGE]` | `{"repos", "total", "top_keys"}` |
+//! | `DELETE /api/v1/caches?repo=R&key=K` | `{"deleted": 1…, "freed_bytes", "keys"}`, 404 when unknown |
+//! | `DELETE /api/v1/caches?repo=R` | `{"deleted": N, …}`: clears the repo |
+//! | `GET /metrics` | Prometheus text format |
+
+use serde_json::json;
+
+use super::auth::{self, Denied};
+use super::{Reply, Settings};
+use crate::keys::{self, Key};
+use crate::store::{Entry, Filter, Sort, Store};
+use crate::{clock, units, views};
+
+/// What a handler gets from the request.
+pub struct Ctx<'a> {
+    pub settings: &'a Settings,
+    pub query: &'a str,
+    pub authorization: Option<&'a str>,
+}
+
+/// Why a request failed; each becomes `{"error": "..."}` with its status.
+#[derive(Debug)]
+pub enum ApiError {
+    BadRequest(String),
+    Denied(Denied),
+    NotFound(String),
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::Internal(e)
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Internal(anyhow::Error::new(e).context("cannot read the cache index"))
+    }
+}
+
+impl From<crate::error::UsageError> for ApiError {
+    fn from(e: crate::error::UsageError) -> Self {
+        Self::BadRequest(e.0)
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::BadRequest(_) => 400,
+            Self::Denied(Denied::Missing) => 401,
+            Self::Denied(_) => 403,
+            Self::NotFound(_) => 404,
+            Self::Internal(_) => 500,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Self::BadRequest(m) | Self::NotFound(m) => m.clone(),
+            Self::Denied(Denied::Disabled) => "deleting is turned off: this server was started \
+                without an admin token (--admin-token-file or WIT_CACHE_ADMIN_TOKEN)"
+                .into(),
+            Self::Denied(Denied::Missing) => {
+                "deleting needs the admin token: send Authorization: Bearer <token>".into()
+            }
+            Self::Denied(Denied::Wrong) => "the admin token is wrong".into(),
+            Self::Internal(e) => format!("{e:#}"),
+        }
+    }
+
+    fn into_reply(self) -> Reply {
+        let mut reply = Reply::json(self.status(), &json!({ "error": self.message() }));
+        if matches!(self, Self::Denied(Denied::Missing)) {
+            reply = reply.with_header("WWW-Authenticate", "Bearer realm=\"wit-cache\"");
+        }
+        reply
+    }
+}
+
+fn answer(result: Result<Reply, ApiError>) -> Reply {
+    result.unwrap_or_else(ApiError::into_reply)
+}
+
+/// The query string's parameters, each at most once and only the ones a route knows.
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn parse(query: &str, allowed: &[&str]) -> Result<Self, ApiError> {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            if !allowed.contains(&name.as_ref()) {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown parameter '{name}' (this request takes {})",
+                    allowed.join(", ")
+                )));
+            }
+            if pairs.iter().any(|(n, _)| *n == name) {
+                return Err(ApiError::BadRequest(format!(
+                    "parameter '{name}' is given more than once"
+                )));
+            }
+            pairs.push((name.into_owned(), value.into_owned()));
+        }
+        Ok(Self(pairs))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A validated repo id, if given.
+    pub fn repo(&self) -> Result<Option<String>, ApiError> {
+        self.get("repo")
+            .map(|r| keys::parse_name(r, "parameter 'repo'"))
+            .transpose()
+            .map_err(ApiError::from)
+    }
+
+    pub fn required_repo(&self) -> Result<String, ApiError> {
+        self.repo()?.ok_or_else(|| {
+            ApiError::BadRequest("missing parameter 'repo' (the repository, e.g. acme/app)".into())
+        })
+    }
+
+    fn key(&self, name: &str) -> Result<Option<Key>, ApiError> {
+        self.get(name)
+            .map(|k| Key::parse(k, &format!("parameter '{name}'")))
+            .transpose()
+            .map_err(ApiError::from)
+    }
+}
+
+pub fn open_store(settings: &Settings) -> Result<Store, ApiError> {
+    Ok(Store::open(&settings.store_root)?)
+}
+
+/// A repo is known when it has entries or recorded restores.
+pub fn require_known_repo(store: &Store, repo: &str) -> Result<(), ApiError> {
+    if store.index.stats(Some(repo), i64::MIN)?.is_empty() {
+        return Err(ApiError::NotFound(format!(
+            "unknown repo '{repo}': it has no caches and no recorded restores"
+        )));
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/caches`: `{"caches": [...]}`, as `wit-cache list --json`.
+pub fn list(ctx: &Ctx<'_>) -> Reply {
+    answer((|| {
+        let params = Params::parse(ctx.query, &["repo", "prefix", "scope", "sort", "limit"])?;
+        let repo = params.repo()?;
+        let prefix = params.key("prefix")?;
+        let scope = params
+            .get("scope")
+            .map(|s| keys::parse_name(s, "parameter 'scope'"))
+            .transpose()?;
+        let sort = match params.get("sort") {
+            None | Some("last-used") => Sort::LastUsed,
+            Some("created") => Sort::Created,
+            Some("size") => Sort::Size,
+            Some(other) => {
+                return Err(ApiError::BadRequest(format!(
+                    "parameter 'sort' is '{other}': use created, last-used or size"
+                )))
+            }
+        };
+        let limit = params
+            .get("limit")
+            .map(|l| {
+                l.parse::<u64>().map_err(|_| {
+                    ApiError::BadRequest(format!("parameter 'limit' is '{l}': use a whole number"))
+                })
+            })
+            .transpose()?;
+        let store = open_store(ctx.settings)?;
+        if let Some(repo) = &repo {
+            require_known_repo(&store, repo)?;
+        }
+        let entries = store.index.list(&Filter {
+            repo: repo.as_deref(),
+            scope: scope.as_deref(),
+            prefix_folded: prefix.as_ref().map(Key::folded),
+            sort,
+            limit,
+            ..Filter::default()
+        })?;
+        Ok(Reply::json(200, &views::list(&store, &entries)))
+    })())
+}
+
+/// `GET /api/v1/stats`: as `wit-cache stats --json`.
+pub fn stats(ctx: &Ctx<'_>) -> Reply {
+    answer((|| {
+        let params = Params::parse(ctx.query, &["repo", "since"])?;
+        let repo = params.repo()?;
+        let since_ms = match params.get("since") {
+            Some(raw) => clock::now_ms()
+                .saturating_sub(units::parse_age(raw, "parameter 'since'")?.as_millis() as i64),
+            None => i64::MIN,
+        };
+        let store = open_store(ctx.settings)?;
+        if let Some(repo) = &repo {
+            require_known_repo(&store, repo)?;
+        }
+        let repos = store.index.stats(repo.as_deref(), since_ms)?;
+        let top = store.index.top_keys(repo.as_deref(), since_ms, 5)?;
+        Ok(Reply::json(200, &views::stats(&repos, &top)))
+    })())
+}
+
+/// `DELETE /api/v1/caches?repo=R[&key=K]`: one key (every scope and version of it), or with
+/// no key every entry of the repo. Needs the admin token.
+pub fn delete(ctx: &Ctx<'_>) -> Reply {
+    answer((|| {
+        auth::check(ctx.settings.admin.as_ref(), ctx.authorization).map_err(ApiError::Denied)?;
+        let params = Params::parse(ctx.query, &["repo", "key"])?;
+        let repo = params.required_repo()?;
+        let key = params.key("key")?;
+        let mut store = open_store(ctx.settings)?;
+        require_known_repo(&store, &repo)?;
+        let entries: Vec<Entry> = store.index.list(&Filter {
+            repo: Some(&repo),
+            key_folded: key.as_ref().map(Key::folded),
+            sort: Sort::Created,
+            ..Filter::default()
+        })?;
+        if let Some(key) = &key {
+            if entries.is_empty() {
+                return Err(ApiError::NotFound(format!(
+                    "no cache with key '{}' in repo {repo}",
+                    key.as_str()
+                )));
+            }
+        }
+        let removed = store.remove_entries(&entries)?;
+        Ok(Reply::json(200, &views::removed(&removed, false)))
+    })())
+}
+
+/// `GET /metrics`: `stats --format prometheus`.
+pub fn metrics(ctx: &Ctx<'_>) -> Reply {
+    answer((|| {
+        Params::parse(ctx.query, &[])?;
+        let store = open_store(ctx.settings)?;
+        let repos = store.index.stats(None, i64::MIN)?;
+        Ok(Reply {
+            status: 200,
+            content_type: "text/plain; version=0.0.4; charset=utf-8",
+            body: views::prometheus(&repos).into_bytes(),
+            headers: Vec::new(),
+        })
+    })())
+}
+
+/// An `/api/` path that does not exist.
+pub fn not_found_path(path: &str) -> Reply {
+    ApiError::NotFound(format!(
+        "no API at {path}: see /api/v1/caches and /api/v1/stats"
+    ))
+    .into_reply()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_strict() {
+        let p = Params::parse("repo=acme%2Fapp&key=a+b", &["repo", "key"]).unwrap();
+        assert_eq!(p.get("repo"), Some("acme/app"));
+        assert_eq!(p.get("key"), Some("a b"));
+        let err = Params::parse("repo=a&repo=b", &["repo"]).err().unwrap();
+        assert!(err.message().contains("'repo' is given more than once"));
+        let err = Params::parse("rpo=a", &["repo"]).err().unwrap();
+        assert!(err.message().contains("unknown parameter 'rpo'"));
+        assert_eq!(err.status(), 400);
+        // Invalid percent-encoding and UTF-8 are decoded lossily, never a panic.
+        assert!(Params::parse("repo=%ff%zz%", &["repo"]).is_ok());
+        let p = Params::parse("key=a%2Cb", &["key"]).unwrap();
+        assert!(p.key("key").err().unwrap().message().contains("comma"));
+    }
+}

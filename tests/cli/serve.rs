@@ -1,0 +1,533 @@
+//! `serve`: the JSON API and the page over real HTTP, against the real binary and a real store.
+//!
+//! Each test starts `wit-cache serve --listen 127.0.0.1:0`, reads the bound address from its
+//! stderr, and talks to it with a tiny HTTP/1.1 client over `TcpStream`. A [`Server`] guard
+//! kills the process when the test ends, also when it panics.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::util::{json_of, TestEnv};
+
+const TOKEN: &str = "t0ps3cret-admin-token";
+const XSS_KEY: &str = "<img src=x onerror=alert(1)>";
+
+/// A running `wit-cache serve`; killed (and reaped) on drop.
+struct Server {
+    child: Child,
+    addr: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Server {
+    fn start(env: &TestEnv, extra_args: &[&str], extra_env: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("wit-cache"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &env.home)
+            .env("WIT_CACHE_DIR", &env.store)
+            .current_dir(&env.ws)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start wit-cache serve");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let pipe = child.stderr.take().expect("stderr is piped");
+        let log = Arc::clone(&stderr);
+        // Keeps draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("Serving http://") {
+                    let addr = rest.split_whitespace().next().unwrap_or_default();
+                    let _ = tx.send(addr.to_string());
+                }
+                log.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+        let mut server = Self {
+            child,
+            addr: String::new(),
+            stderr,
+        };
+        server.addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no address on stderr: {}", server.stderr()));
+        server
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Sends one request; returns (status, headers, body).
+    fn raw(&self, request: &[u8]) -> (u16, String, String) {
+        let mut stream = TcpStream::connect(&self.addr).expect("connect to the server");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        stream.write_all(request).unwrap();
+        let mut response = Vec::new();
+        stream
+            .read_to_end(&mut response)
+            .expect("read the response");
+        let text = String::from_utf8_lossy(&response).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {text:?}"));
+        (status, head.to_string(), body.to_string())
+    }
+
+    fn request(&self, method: &str, target: &str, token: Option<&str>) -> (u16, String, String) {
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        self.raw(
+            format!(
+                "{method} {target} HTTP/1.1\r\nHost: {}\r\n{auth}Connection: close\r\n\r\n",
+                self.addr
+            )
+            .as_bytes(),
+        )
+    }
+
+    fn get(&self, target: &str) -> (u16, Value) {
+        let (status, _, body) = self.request("GET", target, None);
+        (status, json_of(body.as_bytes()))
+    }
+
+    fn delete(&self, target: &str, token: Option<&str>) -> (u16, Value) {
+        let (status, _, body) = self.request("DELETE", target, token);
+        (status, json_of(body.as_bytes()))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A store with three entries of acme/app (one a hostile key), one of acme/other, two hits and
+/// a miss.
+fn seeded() -> TestEnv {
+    let env = TestEnv::new();
+    env.write("node_modules/pkg/index.js", &"x".repeat(5000));
+    env.write("venv/lib.py", "print(1)\n");
+    env.save("npm-Linux-abc", &["node_modules"]);
+    env.save("pip-Linux-def", &["venv"]);
+    env.save(XSS_KEY, &["venv"]);
+    env.cmd()
+        .args([
+            "--repo",
+            "acme/other",
+            "save",
+            "--key",
+            "go-1",
+            "--path",
+            "venv",
+        ])
+        .assert()
+        .success();
+    env.restore("npm-Linux-abc", &["node_modules"], &[]);
+    env.restore("npm-Linux-abc", &["node_modules"], &[]);
+    env.restore("nothing", &["node_modules"], &[]);
+    env
+}
+
+fn cli_json(env: &TestEnv, args: &[&str]) -> Value {
+    json_of(
+        &env.cmd()
+            .arg("--json")
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+}
+
+fn error_of(doc: &Value) -> &str {
+    doc["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error in {doc}"))
+}
+
+#[test]
+fn list_and_stats_are_the_cli_documents() {
+    let env = seeded();
+    let server = Server::start(&env, &[], &[("WIT_CACHE_ADMIN_TOKEN", TOKEN)]);
+    assert!(server
+        .stderr()
+        .contains(&format!("Serving http://{}", server.addr)));
+
+    let (status, list) = server.get("/api/v1/caches?repo=acme%2Fapp");
+    assert_eq!(status, 200);
+    assert_eq!(list, cli_json(&env, &["list"]), "the API and --json agree");
+    assert_eq!(list["caches"].as_array().unwrap().len(), 3);
+
+    let (status, repo_stats) = server.get("/api/v1/stats?repo=acme/app");
+    assert_eq!(status, 200);
+    assert_eq!(repo_stats, cli_json(&env, &["stats"]));
+    assert_eq!(repo_stats["repos"][0]["hits"], 2);
+    assert_eq!(repo_stats["repos"][0]["misses"], 1);
+
+    // Without a repo: every repo, as the CLI without WIT_REPO.
+    let (_, all) = server.get("/api/v1/stats");
+    assert_eq!(all["total"]["entries"], 4);
+    let (_, all) = server.get("/api/v1/caches");
+    assert_eq!(all["caches"].as_array().unwrap().len(), 4);
+
+    let (_, npm) = server.get("/api/v1/caches?repo=acme/app&prefix=NPM-&sort=size");
+    let keys: Vec<&str> = npm["caches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["npm-Linux-abc"]);
+    let (_, by_size) = server.get("/api/v1/caches?repo=acme/app&sort=size");
+    let sizes: Vec<u64> = by_size["caches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["size_bytes"].as_u64().unwrap())
+        .collect();
+    assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+}
+
+#[test]
+fn deleting_needs_the_admin_token() {
+    let env = seeded();
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    crate::util::chmod(&token_file, 0o600);
+    let server = Server::start(
+        &env,
+        &["--admin-token-file", token_file.to_str().unwrap()],
+        &[],
+    );
+    let target = "/api/v1/caches?repo=acme/app&key=npm-Linux-abc";
+
+    let (status, head, body) = server.request("DELETE", target, None);
+    assert_eq!(status, 401, "{body}");
+    assert!(head.contains("WWW-Authenticate: Bearer"), "{head}");
+    assert!(error_of(&json_of(body.as_bytes())).contains("Authorization: Bearer"));
+
+    let (status, doc) = server.delete(target, Some("wrong-token"));
+    assert_eq!(status, 403);
+    assert_eq!(error_of(&doc), "the admin token is wrong");
+    let (status, _) = server.delete(target, Some(&TOKEN[..TOKEN.len() - 1]));
+    assert_eq!(status, 403, "a prefix of the token is wrong too");
+    assert_eq!(env.count_entries(), 4, "nothing deleted without the token");
+
+    // Keys compare case-insensitively, as everywhere.
+    let (status, doc) = server.delete(
+        "/api/v1/caches?repo=acme/app&key=NPM-linux-ABC",
+        Some(TOKEN),
+    );
+    assert_eq!(status, 200, "{doc}");
+    assert_eq!(doc["deleted"], 1);
+    assert_eq!(doc["keys"], serde_json::json!(["npm-Linux-abc"]));
+    assert!(doc["freed_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(env.count_entries(), 3);
+
+    let (status, doc) = server.delete(target, Some(TOKEN));
+    assert_eq!(status, 404, "deleting it again: {doc}");
+    assert!(error_of(&doc).contains("npm-Linux-abc"));
+
+    // A hostile key travels percent-encoded and is deleted like any other.
+    let encoded: String = form_urlencoded::byte_serialize(XSS_KEY.as_bytes()).collect();
+    let (status, doc) = server.delete(
+        &format!("/api/v1/caches?repo=acme/app&key={encoded}"),
+        Some(TOKEN),
+    );
+    assert_eq!((status, doc["deleted"].clone()), (200, 1.into()), "{doc}");
+
+    // Clear all: the rest of acme/app, nothing of acme/other.
+    let (status, doc) = server.delete("/api/v1/caches?repo=acme/app", Some(TOKEN));
+    assert_eq!(status, 200);
+    assert_eq!(doc["deleted"], 1);
+    let (status, list) = server.get("/api/v1/caches?repo=acme/app");
+    assert_eq!(status, 200, "a repo with restore history stays known");
+    assert_eq!(list["caches"], serde_json::json!([]));
+    assert_eq!(env.count_entries(), 1);
+    assert!(
+        env.archives().len() == 1,
+        "archives are deleted with their rows"
+    );
+    let (_, doc) = server.delete("/api/v1/caches?repo=acme/app", Some(TOKEN));
+    assert_eq!(doc["deleted"], 0, "clearing an empty repo deletes nothing");
+}
+
+#[test]
+fn without_a_token_nothing_can_be_deleted() {
+    let env = seeded();
+    let server = Server::start(&env, &[], &[]);
+    assert!(
+        server.stderr().contains("no admin token"),
+        "{}",
+        server.stderr()
+    );
+    for token in [None, Some("anything")] {
+        let (status, doc) = server.delete("/api/v1/caches?repo=acme/app", token);
+        assert_eq!(status, 403);
+        assert!(error_of(&doc).contains("without an admin token"), "{doc}");
+    }
+    assert_eq!(env.count_entries(), 4);
+    let (status, _) = server.get("/api/v1/caches?repo=acme/app");
+    assert_eq!(status, 200, "reading stays open");
+}
+
+#[test]
+fn bad_requests_name_the_parameter_and_unknown_things_are_404() {
+    let env = seeded();
+    let server = Server::start(&env, &[], &[("WIT_CACHE_ADMIN_TOKEN", TOKEN)]);
+    let cases: &[(&str, &str, u16, &str)] = &[
+        (
+            "GET",
+            "/api/v1/caches?repo=acme/app&sort=newest",
+            400,
+            "'sort'",
+        ),
+        (
+            "GET",
+            "/api/v1/caches?repo=acme/app&limit=ten",
+            400,
+            "'limit'",
+        ),
+        (
+            "GET",
+            "/api/v1/caches?repo=acme/app&colour=red",
+            400,
+            "'colour'",
+        ),
+        (
+            "GET",
+            "/api/v1/caches?repo=a&repo=b",
+            400,
+            "'repo' is given more than once",
+        ),
+        ("GET", "/api/v1/caches?repo=", 400, "parameter 'repo'"),
+        (
+            "GET",
+            "/api/v1/stats?since=forever",
+            400,
+            "parameter 'since'",
+        ),
+        (
+            "DELETE",
+            "/api/v1/caches?key=npm-Linux-abc",
+            400,
+            "missing parameter 'repo'",
+        ),
+        (
+            "DELETE",
+            "/api/v1/caches?repo=acme/app&key=a%2Cb",
+            400,
+            "parameter 'key'",
+        ),
+        (
+            "DELETE",
+            "/api/v1/caches?repo=acme/app&key=",
+            400,
+            "parameter 'key'",
+        ),
+        (
+            "GET",
+            "/api/v1/caches?repo=nobody/nothing",
+            404,
+            "unknown repo 'nobody/nothing'",
+        ),
+        (
+            "GET",
+            "/api/v1/stats?repo=nobody/nothing",
+            404,
+            "unknown repo",
+        ),
+        (
+            "DELETE",
+            "/api/v1/caches?repo=nobody/nothing",
+            404,
+            "unknown repo",
+        ),
+        (
+            "DELETE",
+            "/api/v1/caches?repo=acme/app&key=nope",
+            404,
+            "'nope'",
+        ),
+        (
+            "GET",
+            "/api/v1/nothing-here",
+            404,
+            "no API at /api/v1/nothing-here",
+        ),
+        (
+            "POST",
+            "/api/v1/caches?repo=acme/app",
+            405,
+            "allowed: GET, HEAD, DELETE",
+        ),
+        ("PUT", "/api/v1/stats", 405, "allowed: GET, HEAD"),
+    ];
+    for (method, target, want, needle) in cases {
+        let (status, _, body) = server.request(method, target, Some(TOKEN));
+        assert_eq!(status, *want, "{method} {target}: {body}");
+        let doc = json_of(body.as_bytes());
+        assert!(
+            error_of(&doc).contains(needle),
+            "{method} {target}: {doc} should mention {needle}"
+        );
+    }
+    let (status, _, body) = server.request("GET", "/no/such/page", None);
+    assert_eq!(status, 404);
+    assert!(body.contains("There is no page at this address"));
+    assert_eq!(env.count_entries(), 4);
+}
+
+#[test]
+fn survives_malformed_input() {
+    let env = seeded();
+    let server = Server::start(&env, &[], &[]);
+    let long = format!(
+        "GET /api/v1/caches?repo={} HTTP/1.1\r\n\r\n",
+        "a".repeat(100_000)
+    );
+    let junk: Vec<Vec<u8>> = vec![
+        b"GARBAGE\r\n\r\n".to_vec(),
+        b"\x00\xff\xfe\r\n\r\n".to_vec(),
+        b"GET /api/v1/caches?repo=%ff%fe%zz% HTTP/1.1\r\nConnection: close\r\n\r\n".to_vec(),
+        b"GET /repo?repo=%00 HTTP/1.1\r\nConnection: close\r\n\r\n".to_vec(),
+        b"DELETE /api/v1/caches?repo=acme/app HTTP/1.1\r\nAuthorization: Bearer\xff\xfe\r\nConnection: close\r\n\r\n".to_vec(),
+        long.into_bytes(),
+    ];
+    for request in &junk {
+        // Any answer (or a closed connection) is fine; the server must live on.
+        let mut stream = TcpStream::connect(&server.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let _ = stream.write_all(request);
+        let _ = stream.read_to_end(&mut Vec::new());
+    }
+    let (status, _) = server.get("/api/v1/caches?repo=acme/app");
+    assert_eq!(status, 200, "still serving: {}", server.stderr());
+    assert_eq!(env.count_entries(), 4);
+}
+
+#[test]
+fn metrics_and_pages() {
+    let env = seeded();
+    let server = Server::start(&env, &[], &[("WIT_CACHE_ADMIN_TOKEN", TOKEN)]);
+    let (status, head, body) = server.request("GET", "/metrics", None);
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("Content-Type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    let cli = env
+        .cmd()
+        .args(["stats", "--format", "prometheus"])
+        .env_remove("WIT_REPO")
+        .assert()
+        .success();
+    assert_eq!(body, String::from_utf8_lossy(&cli.get_output().stdout));
+    assert!(
+        body.contains("wit_cache_entries{repo=\"acme/app\"} 3"),
+        "{body}"
+    );
+
+    let (status, head, page) = server.request("GET", "/", None);
+    assert_eq!(status, 200);
+    assert!(head.contains("Content-Type: text/html; charset=utf-8"));
+    assert!(
+        head.contains("Content-Security-Policy: default-src 'none'"),
+        "{head}"
+    );
+    assert!(page.contains(r#"href="/repo?repo=acme%2Fapp""#), "{page}");
+
+    let (status, _, page) = server.request("GET", "/repo?repo=acme%2Fapp", None);
+    assert_eq!(status, 200);
+    for text in [
+        "Cache Storage",
+        "Cached Dependencies",
+        "Clear All",
+        "npm-Linux-abc",
+        "Used 2 times",
+    ] {
+        assert!(page.contains(text), "the repo page shows {text}");
+    }
+    assert!(!page.contains("<img"), "keys are escaped");
+    assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
+
+    let (status, _, page) = server.request("GET", "/repo?repo=nobody", None);
+    assert_eq!(status, 404);
+    assert!(page.contains("unknown repo"));
+    let (status, _, _) = server.request("GET", "/repo", None);
+    assert_eq!(status, 400);
+    for asset in ["/assets/app.js", "/assets/style.css"] {
+        let (status, _, body) = server.request("GET", asset, None);
+        assert_eq!((status, body.is_empty()), (200, false), "{asset}");
+    }
+}
+
+#[test]
+fn stops_cleanly_on_sigterm() {
+    let env = seeded();
+    let mut server = Server::start(&env, &[], &[]);
+    let (status, _) = server.get("/api/v1/stats");
+    assert_eq!(status, 200);
+    let pid = server.child.id().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("run kill");
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Some(s) = server.child.try_wait().unwrap() {
+            exited = Some(s);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = exited.expect("the server exits within 5 s of SIGTERM");
+    assert!(status.success(), "{status:?}: {}", server.stderr());
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(server.stderr().contains("Stopped"), "{}", server.stderr());
+}
+
+#[test]
+fn a_busy_port_is_a_clear_error() {
+    let env = TestEnv::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    env.cmd()
+        .args(["serve", "--listen", &addr])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(format!(
+            "cannot listen on {addr}"
+        )));
+    env.cmd()
+        .args(["serve", "--listen", "localhost"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--listen"));
+}
