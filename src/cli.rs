@@ -30,7 +30,13 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env
     /// CACHE_DIR is honoured after WIT_CACHE_DIR]
-    #[arg(long, global = true, env = "WIT_CACHE_DIR", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "WIT_CACHE_DIR",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
     pub cache_dir: Option<PathBuf>,
 
     /// The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]
@@ -92,6 +98,11 @@ pub enum Command {
     Gc(GcArgs),
     /// Re-hash every archive against the index; remove damaged entries
     Verify,
+    /// Restore, run a command, save when it succeeded: actions/cache for any CI in one line
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(RunArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell)
+    Completions(CompletionsArgs),
     /// Serve the cache settings web page and its JSON API
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
@@ -102,6 +113,15 @@ Examples:
   wit-cache serve                                   # http://127.0.0.1:8080, read-only
   wit-cache serve --admin-token-file /etc/wit-cache/admin-token
   WIT_CACHE_ADMIN_TOKEN=s3cret wit-cache serve --listen 127.0.0.1:9000";
+
+const RUN_EXAMPLES: &str = "\
+The command's exit status is wit-cache's. The entry is saved only when the command succeeded
+and the primary key was not an exact hit (as the action's post-job step does).
+
+Examples:
+  wit-cache run --key npm-$(wit-cache hash-files package-lock.json) --restore-key npm- \\
+      --path node_modules -- npm ci
+  wit-cache run --key cargo-$(wit-cache hash-files Cargo.lock) --path target -- cargo build --locked";
 
 const LIST_EXAMPLES: &str = "\
 Examples:
@@ -139,7 +159,7 @@ Examples:
   wit-cache hash-files '**/package-lock.json' '!**/node_modules/**'";
 
 /// Where an entry lives and which paths it holds; shared by `save` and `restore`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct EntryArgs {
     /// The cache key: 1-512 characters, no commas, no control characters
     #[arg(long, value_name = "KEY")]
@@ -150,8 +170,13 @@ pub struct EntryArgs {
     #[arg(long = "path", value_name = "PATH", required = true)]
     pub paths: Vec<String>,
 
-    /// The scope (e.g. the branch) the entry belongs to [env: WIT_CACHE_SCOPE]
-    #[arg(long, env = "WIT_CACHE_SCOPE", value_name = "SCOPE")]
+    /// The scope (e.g. the branch) the entry belongs to
+    #[arg(
+        long,
+        env = "WIT_CACHE_SCOPE",
+        hide_env_values = true,
+        value_name = "SCOPE"
+    )]
     pub scope: Option<String>,
 }
 
@@ -338,6 +363,39 @@ pub struct ServeArgs {
     /// deleted]
     #[arg(long, value_name = "FILE")]
     pub admin_token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub entry: EntryArgs,
+
+    /// A key prefix to fall back on, in order (repeatable, or newline-separated)
+    #[arg(long = "restore-key", value_name = "PREFIX")]
+    pub restore_keys: Vec<String>,
+
+    /// A scope to read after the own one, in order (e.g. the default branch)
+    #[arg(long = "fallback-scope", value_name = "SCOPE")]
+    pub fallback_scopes: Vec<String>,
+
+    /// How to compress the archive when saving
+    #[arg(long, value_enum, default_value_t = Compression::Zstd, value_name = "CODEC")]
+    pub compression: Compression,
+
+    /// Compression level (zstd 1-19, default 3; gzip 1-9, default 6)
+    #[arg(long, value_name = "N")]
+    pub level: Option<i32>,
+
+    /// The command to run, after `--`
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to print completions for
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 pub fn parse() -> Cli {

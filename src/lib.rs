@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod docs;
 pub mod error;
 pub mod hash_files;
 pub mod keys;

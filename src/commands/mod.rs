@@ -1,11 +1,13 @@
 //! One module per subcommand. Each reads validated arguments, calls the store, and reports
 //! through the [`Printer`]; none writes SQL or knows tar headers.
 
+mod completions;
 mod delete;
 mod gc;
 mod hash_files;
 mod list;
 mod restore;
+mod run;
 mod save;
 mod serve;
 mod show;
@@ -29,5 +31,7 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Gc(args) => gc::run(&cli.global, &args, printer),
         Command::Verify => verify::run(&cli.global, printer),
         Command::Serve(args) => serve::run(&cli.global, &args, printer),
+        Command::Run(args) => run::run(&cli.global, &args, printer),
+        Command::Completions(args) => Ok(completions::run(&args, printer)),
     }
 }

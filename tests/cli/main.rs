@@ -4,11 +4,13 @@
 mod util;
 
 mod config;
+mod docs;
 mod faults;
 mod hash_files;
 mod hostile;
 mod manage;
 mod restore;
+mod run;
 mod save;
 mod security;
 mod serve;
