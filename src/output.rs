@@ -98,6 +98,34 @@ impl Printer {
                 *w = (*w).max(cell.chars().count());
             }
         }
+        // On a terminal, the widest text column gives way so that rows fit on one line.
+        let mut rows = std::borrow::Cow::Borrowed(rows);
+        if let Some((terminal_size::Width(cols), _)) = terminal_size::terminal_size_of(io::stdout())
+        {
+            let total: usize = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
+            let widest = (0..widths.len())
+                .filter(|i| !right.contains(i))
+                .max_by_key(|i| widths[*i]);
+            if let (true, Some(col)) = (total > usize::from(cols), widest) {
+                let fit = widths[col]
+                    .saturating_sub(total - usize::from(cols))
+                    .max(12);
+                widths[col] = fit;
+                let clipped: Vec<Vec<String>> = rows
+                    .iter()
+                    .map(|row| {
+                        let mut row = row.clone();
+                        if let Some(cell) = row.get_mut(col) {
+                            if cell.chars().count() > fit {
+                                *cell = cell.chars().take(fit - 1).chain(['…']).collect();
+                            }
+                        }
+                        row
+                    })
+                    .collect();
+                rows = std::borrow::Cow::Owned(clipped);
+            }
+        }
         let line = |cells: &mut dyn Iterator<Item = &str>| {
             let mut out = String::new();
             for (i, (cell, w)) in cells.zip(&widths).enumerate() {
@@ -124,7 +152,7 @@ impl Printer {
         } else {
             head
         };
-        for row in rows {
+        for row in rows.iter() {
             text.push_str(&line(&mut row.iter().map(String::as_str)));
         }
         self.stdout(&text);

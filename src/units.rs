@@ -56,6 +56,20 @@ pub fn human_duration(ms: u64) -> String {
     }
 }
 
+/// A count for people, with thousands separators and the right noun: `1 file`,
+/// `21,403 files`, `2 entries`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{out} {}", if n == 1 { one } else { many })
+}
+
 /// How long ago, for people: `just now`, `5 minutes ago`, `3 hours ago`, `2 days ago`.
 pub fn ago(then_ms: i64, now_ms: i64) -> String {
     let secs = (now_ms - then_ms).max(0) / 1000;
@@ -71,6 +85,14 @@ pub fn ago(then_ms: i64, now_ms: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn counts() {
+        assert_eq!(count(1, "file", "files"), "1 file");
+        assert_eq!(count(0, "file", "files"), "0 files");
+        assert_eq!(count(21_403, "file", "files"), "21,403 files");
+        assert_eq!(count(1_000_000, "entry", "entries"), "1,000,000 entries");
+    }
+
     #[test]
     fn relative_times() {
         assert_eq!(ago(0, 30_000), "just now");

@@ -7,7 +7,7 @@ use crate::config;
 use crate::keys::Key;
 use crate::output::Printer;
 use crate::store::{Filter, Removed, Sort, Store};
-use crate::units::human_size;
+use crate::units::{count, human_size};
 use crate::views;
 
 pub fn run(global: &GlobalArgs, args: &DeleteArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
@@ -57,9 +57,8 @@ pub fn run(global: &GlobalArgs, args: &DeleteArgs, printer: &Printer) -> anyhow:
         "Deleted"
     };
     printer.status(&format!(
-        "{verb} {} cache entr{} ({}){}",
-        removed.count,
-        if removed.count == 1 { "y" } else { "ies" },
+        "{verb} {} ({}){}",
+        count(removed.count as u64, "cache entry", "cache entries"),
         human_size(removed.freed_bytes),
         if removed.keys.is_empty() {
             String::new()

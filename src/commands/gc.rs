@@ -8,7 +8,7 @@ use crate::cli::{GcArgs, GlobalArgs};
 use crate::output::Printer;
 use crate::store::gc::Policy;
 use crate::store::Store;
-use crate::units::human_size;
+use crate::units::{count, human_size};
 use crate::{clock, config};
 
 pub fn run(global: &GlobalArgs, args: &GcArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
@@ -27,13 +27,20 @@ pub fn run(global: &GlobalArgs, args: &GcArgs, printer: &Printer) -> anyhow::Res
         "Removed"
     };
     printer.status(&format!(
-        "{verb} {} cache entr{} ({}); {} rows without archive, {} orphan archives, {} stale temp files",
-        r.count,
-        if r.count == 1 { "y" } else { "ies" },
+        "{verb} {} ({}); {} without archive, {}, {}",
+        count(r.count as u64, "cache entry", "cache entries"),
         human_size(r.freed_bytes),
-        report.vanished,
-        report.orphans_removed,
-        report.temp_removed,
+        count(report.vanished as u64, "row", "rows"),
+        count(
+            report.orphans_removed as u64,
+            "orphan archive",
+            "orphan archives"
+        ),
+        count(
+            report.temp_removed as u64,
+            "stale temp file",
+            "stale temp files"
+        ),
     ));
     for key in &r.keys {
         printer.detail(&format!("  {key}"));

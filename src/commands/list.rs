@@ -7,7 +7,7 @@ use crate::config;
 use crate::keys::Key;
 use crate::output::Printer;
 use crate::store::{Filter, Sort, Store};
-use crate::units::{ago, human_size};
+use crate::units::{ago, count, human_size};
 use crate::{clock, views};
 
 pub fn run(global: &GlobalArgs, args: &ListArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
@@ -72,6 +72,10 @@ pub fn run(global: &GlobalArgs, args: &ListArgs, printer: &Printer) -> anyhow::R
     let offset = usize::from(all_repos);
     printer.table(&headers, &rows, &[0, 3 + offset, 4 + offset]);
     let total: u64 = entries.iter().map(|e| e.size_bytes).sum();
-    printer.status(&format!("{} entries, {}", entries.len(), human_size(total)));
+    printer.status(&format!(
+        "{}, {}",
+        count(entries.len() as u64, "entry", "entries"),
+        human_size(total)
+    ));
     Ok(ExitCode::SUCCESS)
 }

@@ -23,7 +23,7 @@ use crate::signing::Signer;
 use crate::store::archive::{self, Expected, UnpackError};
 use crate::store::index::{Attempt, Outcome};
 use crate::store::{ArchiveBackend, Entry, Store};
-use crate::units::{human_duration, human_size};
+use crate::units::{count, human_duration, human_size};
 
 pub fn run(global: &GlobalArgs, args: &RestoreArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let restored = restore(global, args, printer)?;
@@ -150,9 +150,10 @@ pub fn restore(
             *files
         };
         printer.status(&format!(
-            "{verb} key '{}' ({}, {files} files){} in {}",
+            "{verb} key '{}' ({}, {}){} in {}",
             e.key,
             human_size(e.unpacked_bytes),
+            count(files, "file", "files"),
             e.scope
                 .as_deref()
                 .map(|s| format!(" from scope '{s}'"))

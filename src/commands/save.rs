@@ -15,7 +15,7 @@ use crate::paths::CachePaths;
 use crate::signing::{Signed, Signer};
 use crate::store::index::{Identity, Inserted, NewEntry};
 use crate::store::{archive, ArchiveBackend, Store};
-use crate::units::{human_duration, human_size};
+use crate::units::{count, human_duration, human_size};
 
 pub fn run(global: &GlobalArgs, args: &SaveArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let doc = save(global, args, printer)?;
@@ -149,9 +149,9 @@ pub fn save(
             evict_over_limit(&mut store, &repo, &name, printer);
             let ratio = packed.unpacked_bytes as f64 / packed.size_bytes.max(1) as f64;
             printer.status(&format!(
-                "Saved cache entry '{}' ({} files, {} → {} {}, {ratio:.1}×) in {}",
+                "Saved cache entry '{}' ({}, {} → {} {}, {ratio:.1}×) in {}",
                 key.as_str(),
-                packed.file_count,
+                count(packed.file_count, "file", "files"),
                 human_size(packed.unpacked_bytes),
                 human_size(packed.size_bytes),
                 args.compression.name(),
