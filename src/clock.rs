@@ -25,6 +25,11 @@ fn to_ms(t: SystemTime) -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// The instant `age` before now, in ms (saturating: a huge age means "since ever").
+pub fn ago_ms(age: Duration) -> i64 {
+    now_ms().saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// RFC 3339 UTC with seconds, as every `--json` document shows times.
 pub fn rfc3339(ms: i64) -> String {
     let t = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);

@@ -127,7 +127,9 @@ pub fn max_size(flag: Option<&str>) -> Result<u64, UsageError> {
                 "MAX_CACHE_SIZE_GB '{raw}' is not a whole number of GiB"
             ))
         })?;
-        return Ok(gb << 30);
+        return gb
+            .checked_mul(1 << 30)
+            .ok_or_else(|| UsageError::new(format!("MAX_CACHE_SIZE_GB '{raw}' is too large")));
     }
     Ok(10 << 30)
 }
@@ -146,7 +148,10 @@ pub fn max_age(flag: Option<&str>) -> Result<Duration, UsageError> {
                 "CACHE_TTL_DAYS '{raw}' is not a whole number of days"
             ))
         })?;
-        return Ok(Duration::from_secs(days * 86_400));
+        return days
+            .checked_mul(86_400)
+            .map(Duration::from_secs)
+            .ok_or_else(|| UsageError::new(format!("CACHE_TTL_DAYS '{raw}' is too large")));
     }
     Ok(Duration::from_secs(7 * 86_400))
 }

@@ -54,9 +54,11 @@ impl Key {
     }
 }
 
-/// Case folding used for every key comparison.
+/// Case folding used for every key comparison: character by character, so that the fold of
+/// a prefix is a prefix of the fold (`str::to_lowercase` applies Greek final-sigma rules, which
+/// would break that for keys like `ΑΣ` / `ΑΣΒ`).
 pub fn fold(key: &str) -> String {
-    key.to_lowercase()
+    key.chars().flat_map(char::to_lowercase).collect()
 }
 
 /// True when `matched` is the same key as `primary` under the index's comparison rule.
@@ -147,6 +149,8 @@ mod tests {
         let k = Key::parse("NPM-Linux-ABC", "--key").unwrap();
         assert!(same_key(&k, "npm-linux-abc"));
         assert!(!same_key(&k, "npm-linux-abd"));
+        // Folding keeps prefixes prefixes, also where context-dependent lower-casing would not.
+        assert!(fold("ΑΣΒ").starts_with(&fold("ΑΣ")));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::cli::{Compression, GlobalArgs, RestoreArgs};
 use crate::config;
-use crate::error::{usage, MissError};
+use crate::error::{usage, MissError, UsageError};
 use crate::keys::{self, Key};
 use crate::output::Printer;
 use crate::paths::CachePaths;
@@ -81,10 +81,22 @@ pub fn restore(
     let version = keys::version_for(&lines);
 
     let dir = config::cache_dir(global)?;
-    let mut store = if args.read_only {
-        Store::open_read_only(&dir)?
+    let opened = if args.read_only {
+        Store::open_read_only(&dir)
     } else {
-        Store::open(&dir)?
+        Store::open(&dir)
+    };
+    // A broken or unreachable store is a miss with a warning: a restore never fails the job
+    // unless asked to. Bad settings (a cache dir that is a file) stay errors.
+    let mut store = match opened {
+        Ok(s) => Some(s),
+        Err(e) if e.downcast_ref::<UsageError>().is_some() => return Err(e),
+        Err(e) => {
+            printer.warn(&format!(
+                "no cache available, treating the restore as a miss: {e:#}"
+            ));
+            None
+        }
     };
     let folded: Vec<String> = lookup_keys.iter().map(Key::folded).collect();
     // With a signing key, only entries signed with it count; others are skipped as if absent.
@@ -101,17 +113,34 @@ pub fn restore(
         }
         _ => true,
     };
-    let found = store
-        .index
-        .lookup(&repo, &scopes, &version, &folded, &mut accept)
-        .context("cannot read the cache index")?;
-
-    let restored: Option<(Entry, u64)> = match found {
-        Some(entry) if args.lookup_only => Some((entry, 0)),
-        Some(entry) => extract(&mut store, &entry, &paths, !args.read_only, printer)
-            .map(|files| (entry, files)),
-        None => None,
-    };
+    let mut restored: Option<(Entry, u64)> = None;
+    // A second look-up when the first entry's archive vanished (a concurrent gc or delete):
+    // the next candidate may well be there.
+    for attempt in 0..2 {
+        let Some(store) = store.as_mut() else { break };
+        let found = match store
+            .index
+            .lookup(&repo, &scopes, &version, &folded, &mut accept)
+        {
+            Ok(found) => found,
+            Err(e) => {
+                printer.warn(&format!(
+                    "cannot read the cache index, treating the restore as a miss: {e}"
+                ));
+                break;
+            }
+        };
+        restored = match found {
+            Some(entry) if args.lookup_only => Some((entry, 0)),
+            Some(entry) => match extract(store, &entry, &paths, !args.read_only, printer) {
+                Extraction::Restored(files) => Some((entry, files)),
+                Extraction::Vanished if attempt == 0 => continue,
+                Extraction::Vanished | Extraction::Failed => None,
+            },
+            None => None,
+        };
+        break;
+    }
     let duration_ms = started.elapsed().as_millis() as u64;
 
     let outcome = match &restored {
@@ -119,7 +148,7 @@ pub fn restore(
         Some((e, _)) if keys::same_key(&primary, &e.key) => Outcome::Hit,
         Some(_) => Outcome::Partial,
     };
-    if !args.lookup_only && !args.read_only {
+    if let (Some(store), false, false) = (store.as_mut(), args.lookup_only, args.read_only) {
         let attempt = Attempt {
             repo: &repo,
             scope: scope.as_deref(),
@@ -182,16 +211,24 @@ pub fn restore(
     Ok(Restored { cache_hit, doc })
 }
 
-/// Extracts one entry; returns the number of files written, or `None` when the restore failed
-/// (already reported as a warning). A damaged entry is removed from the index unless `clean`
-/// is off (`--read-only`).
+/// How an extraction ended.
+enum Extraction {
+    Restored(u64),
+    /// Failed; already reported as a warning.
+    Failed,
+    /// The archive was not there (deleted meanwhile, or lost); the row is gone now too.
+    Vanished,
+}
+
+/// Extracts one entry. A damaged entry is removed from the index unless `clean` is off
+/// (`--read-only`).
 fn extract(
     store: &mut Store,
     entry: &Entry,
     paths: &CachePaths,
     clean: bool,
     printer: &Printer,
-) -> Option<u64> {
+) -> Extraction {
     let fate = if clean {
         "the entry was deleted"
     } else {
@@ -205,10 +242,21 @@ fn extract(
         if clean {
             drop_entry(store, entry, printer);
         }
-        None
+        Extraction::Failed
     };
     let file = match store.open(&entry.archive) {
         Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            printer.warn(&format!(
+                "the archive of cache entry '{}' is gone ({}); looking further",
+                entry.key,
+                store.archive_path(entry).display()
+            ));
+            if clean {
+                drop_entry(store, entry, printer);
+            }
+            return Extraction::Vanished;
+        }
         Err(e) => {
             let why = format!(
                 "its archive {} is unreadable ({e})",
@@ -229,7 +277,7 @@ fn extract(
         unpacked_bytes: entry.unpacked_bytes,
     };
     match archive::unpack(file, &expected, paths) {
-        Ok(report) => Some(report.files),
+        Ok(report) => Extraction::Restored(report.files),
         Err(UnpackError::Damaged(why)) => damaged(
             store,
             format!("the archive is damaged: {why}; the files it had written were removed"),
@@ -239,7 +287,7 @@ fn extract(
                 "cannot restore cache entry '{}': {err}; the files it had written were removed",
                 entry.key
             ));
-            None
+            Extraction::Failed
         }
     }
 }

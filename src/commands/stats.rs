@@ -11,7 +11,7 @@ use crate::{clock, config, views};
 pub fn run(global: &GlobalArgs, args: &StatsArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let repo = config::repo(global)?;
     let since_ms = match &args.since {
-        Some(raw) => clock::now_ms().saturating_sub(parse_age(raw, "--since")?.as_millis() as i64),
+        Some(raw) => clock::ago_ms(parse_age(raw, "--since")?),
         None => i64::MIN,
     };
     let store = Store::open(&config::cache_dir(global)?)?;

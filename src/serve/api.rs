@@ -205,8 +205,7 @@ pub fn stats(ctx: &Ctx<'_>) -> Reply {
         let params = Params::parse(ctx.query, &["repo", "since"])?;
         let repo = params.repo()?;
         let since_ms = match params.get("since") {
-            Some(raw) => clock::now_ms()
-                .saturating_sub(units::parse_age(raw, "parameter 'since'")?.as_millis() as i64),
+            Some(raw) => clock::ago_ms(units::parse_age(raw, "parameter 'since'")?),
             None => i64::MIN,
         };
         let store = open_store(ctx.settings)?;

@@ -109,12 +109,30 @@ fn serve_one(mut request: Request, settings: &Settings, printer: &Printer) {
             .find(|h| h.field.equiv("Authorization"))
             .map(|h| h.value.as_str().to_string()),
     };
-    let reply = std::panic::catch_unwind(|| route(&incoming, settings)).unwrap_or_else(|_| {
+    let host = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Host"))
+        .map(|h| h.value.as_str().to_string());
+    let reply = if settings.listen.ip().is_loopback()
+        && !host.as_deref().is_none_or(is_loopback_host)
+    {
+        // A page on another site that rebinds its name to 127.0.0.1 sends its own name here.
         Reply::json(
-            500,
-            &serde_json::json!({"error": "internal error: the request handler panicked"}),
+            403,
+            &serde_json::json!({"error": format!(
+                "Host '{}' is not a loopback name: this server answers only localhost (DNS rebinding guard)",
+                host.unwrap_or_default()
+            )}),
         )
-    });
+    } else {
+        std::panic::catch_unwind(|| route(&incoming, settings)).unwrap_or_else(|_| {
+            Reply::json(
+                500,
+                &serde_json::json!({"error": "internal error: the request handler panicked"}),
+            )
+        })
+    };
     printer.detail(&format!(
         "{} {} -> {}",
         incoming.method, incoming.url, reply.status
@@ -135,6 +153,22 @@ fn serve_one(mut request: Request, settings: &Settings, printer: &Printer) {
     }
     // A client that hung up is not the server's problem.
     let _ = request.respond(response);
+}
+
+/// Whether a Host header names this machine's loopback: `localhost`, `127.x.y.z` or `[::1]`,
+/// with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':')
+            .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(host, |(n, _)| n)
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The parts of a request the handlers read.
@@ -226,5 +260,35 @@ fn route(req: &Incoming, settings: &Settings) -> Reply {
             }),
         )
         .with_header("Allow", allowed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_host;
+
+    #[test]
+    fn loopback_host_names() {
+        for ok in [
+            "localhost",
+            "localhost:8080",
+            "127.0.0.1",
+            "127.0.0.1:80",
+            "[::1]",
+            "[::1]:8080",
+            "LOCALHOST",
+        ] {
+            assert!(is_loopback_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:8080",
+            "10.0.0.1",
+            "localhost.evil.example",
+            "[::2]:80",
+            "",
+        ] {
+            assert!(!is_loopback_host(bad), "{bad}");
+        }
     }
 }

@@ -250,7 +250,15 @@ impl Index {
         let current: usize =
             self.conn
                 .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
-        if current >= MIGRATIONS.len() {
+        if current > MIGRATIONS.len() {
+            // Writing into a schema we do not know could break a newer binary's invariants.
+            return Err(rusqlite::Error::InvalidParameterName(format!(
+                "index schema v{current} is newer than this wit-cache understands (v{}): upgrade \
+                 wit-cache or use another --cache-dir",
+                MIGRATIONS.len()
+            )));
+        }
+        if current == MIGRATIONS.len() {
             return Ok(());
         }
         let tx = self

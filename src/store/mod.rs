@@ -188,6 +188,10 @@ impl Store {
         let known = self.index.archive_names()?;
         let mut removed = 0;
         for shard in read_dir_or_empty(&self.layout.archives())? {
+            // Only shard directories hold archives; anything else there is not ours to judge.
+            if !shard.is_dir() {
+                continue;
+            }
             for file in read_dir_or_empty(&shard)? {
                 let name = match file.strip_prefix(self.layout.root()) {
                     Ok(rel) => rel.to_string_lossy().into_owned(),

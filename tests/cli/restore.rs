@@ -339,8 +339,57 @@ fn a_vanished_archive_is_a_miss_and_the_row_goes() {
         json_of(&out.get_output().stdout)["cache_hit"],
         serde_json::Value::Null
     );
-    assert!(stderr_of(out.get_output()).contains("unreadable"));
+    assert!(stderr_of(out.get_output()).contains("is gone"));
     assert_eq!(env.count_entries(), 0);
+}
+
+#[test]
+fn when_the_match_vanished_meanwhile_the_next_candidate_is_restored() {
+    let env = TestEnv::new();
+    env.write("dep/v", "older");
+    env.save("npm-1", &["dep"]);
+    env.write("dep/v", "newer");
+    env.save("npm-2", &["dep"]);
+    // A concurrent gc deleted the newest match's archive between look-up and open.
+    let newest: String = env
+        .index()
+        .query_row("SELECT archive FROM entries WHERE key = 'npm-2'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    fs::remove_file(env.store.join(newest)).unwrap();
+    env.rm("dep");
+    let doc = env.restore("npm-9", &["dep"], &["--restore-key", "npm-"]);
+    assert_eq!(doc["matched_key"], "npm-1");
+    assert_eq!(env.read("dep/v"), "older");
+}
+
+#[test]
+fn a_broken_store_is_a_miss_not_a_failed_job() {
+    let env = TestEnv::new();
+    env.write("dep/v", "v");
+    env.save("k", &["dep"]);
+    fs::write(env.store.join("index-v1.sqlite"), "this is not a database").unwrap();
+    let _ = fs::remove_file(env.store.join("index-v1.sqlite-wal"));
+    let _ = fs::remove_file(env.store.join("index-v1.sqlite-shm"));
+    let out = env
+        .cmd()
+        .args(["--json", "restore", "--key", "k", "--path", "dep"])
+        .assert()
+        .success();
+    assert_eq!(
+        json_of(&out.get_output().stdout)["cache_hit"],
+        serde_json::Value::Null
+    );
+    assert!(
+        stderr_of(out.get_output()).contains("treating the restore as a miss"),
+        "{}",
+        stderr_of(out.get_output())
+    );
+    env.cmd()
+        .args(["restore", "--key", "k", "--path", "dep", "--fail-on-miss"])
+        .assert()
+        .code(3);
 }
 
 #[test]

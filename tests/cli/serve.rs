@@ -531,3 +531,19 @@ fn a_busy_port_is_a_clear_error() {
         .code(2)
         .stderr(predicates::str::contains("--listen"));
 }
+
+/// DNS rebinding: a page on another site whose name now resolves to 127.0.0.1 sends its own
+/// name as Host; a loopback server answers only loopback names.
+#[test]
+fn foreign_host_names_are_refused_on_loopback() {
+    let env = seeded();
+    let server = Server::start(&env, &[], &[("WIT_CACHE_ADMIN_TOKEN", TOKEN)]);
+    let (status, _, body) = server.raw(b"GET /api/v1/caches?repo=acme%2Fapp HTTP/1.1\r\nHost: evil.example:8080\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 403);
+    assert!(
+        error_of(&json_of(body.as_bytes())).contains("DNS rebinding"),
+        "{body}"
+    );
+    let (status, _, _) = server.raw(b"GET /api/v1/caches?repo=acme%2Fapp HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 200);
+}
