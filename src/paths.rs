@@ -87,13 +87,22 @@ impl CachePaths {
         let mut excludes = GlobSetBuilder::new();
         for line in lines {
             if let Some(pattern) = line.strip_prefix('!') {
-                let abs = absolute(pattern.trim(), workspace, home, line)?;
-                let glob = glob(&abs, line)?;
-                excludes.add(glob);
+                let (abs, literal) = absolute(pattern.trim(), workspace, home, line)?;
+                // The workspace or home part is a path, not a pattern: `[` in it is literal.
+                let comps: Vec<Component> = Path::new(&abs).components().collect();
+                let head: PathBuf = comps[..literal].iter().collect();
+                let tail: PathBuf = comps[literal..].iter().collect();
+                let head = globset::escape(&head.to_string_lossy());
+                let pattern = if tail.as_os_str().is_empty() {
+                    head
+                } else {
+                    format!("{}/{}", head.trim_end_matches('/'), tail.to_string_lossy())
+                };
+                excludes.add(glob(&pattern, line)?);
                 continue;
             }
-            let abs = absolute(line, workspace, home, line)?;
-            roots.push(root_for(line, Path::new(&abs))?);
+            let (abs, literal) = absolute(line, workspace, home, line)?;
+            roots.push(root_for(line, Path::new(&abs), literal)?);
         }
         if roots.is_empty() {
             return Err(UsageError::new(
@@ -112,11 +121,15 @@ impl CachePaths {
     }
 }
 
-fn root_for(line: &str, abs: &Path) -> Result<Root, UsageError> {
+/// `literal` leading components of `abs` come from the workspace or home directory and are
+/// never read as glob syntax.
+fn root_for(line: &str, abs: &Path, literal: usize) -> Result<Root, UsageError> {
     let comps: Vec<Component> = abs.components().collect();
     let first_glob = comps
         .iter()
-        .position(|c| has_glob_meta(c.as_os_str().as_bytes()));
+        .skip(literal)
+        .position(|c| has_glob_meta(c.as_os_str().as_bytes()))
+        .map(|i| i + literal);
     match first_glob {
         None => {
             let (Some(parent), Some(name)) = (abs.parent(), abs.file_name()) else {
@@ -165,26 +178,38 @@ fn glob(pattern: &str, line: &str) -> Result<Glob, UsageError> {
 }
 
 /// Expands `~`, joins relative paths to the workspace and removes `.`/`..` lexically.
+/// Returns the path and how many of its leading components came from the workspace or home
+/// directory (and so are literal, whatever characters they hold).
 fn absolute(
     raw: &str,
     workspace: &Path,
     home: Option<&Path>,
     line: &str,
-) -> Result<String, UsageError> {
-    let expanded = if raw == "~" || raw.starts_with("~/") {
+) -> Result<(String, usize), UsageError> {
+    let (expanded, prefix) = if raw == "~" || raw.starts_with("~/") {
         let home = home.ok_or_else(|| {
             UsageError::new(format!("--path '{line}' starts with ~ but HOME is not set"))
         })?;
-        home.join(raw.trim_start_matches('~').trim_start_matches('/'))
+        (
+            home.join(raw.trim_start_matches('~').trim_start_matches('/')),
+            normalize(home),
+        )
     } else if Path::new(raw).is_absolute() {
-        PathBuf::from(raw)
+        (PathBuf::from(raw), PathBuf::from("/"))
     } else {
-        workspace.join(raw)
+        (workspace.join(raw), normalize(workspace))
     };
     let norm = normalize(&expanded);
-    norm.into_os_string()
+    let literal = norm
+        .components()
+        .zip(prefix.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let text = norm
+        .into_os_string()
         .into_string()
-        .map_err(|_| UsageError::new(format!("--path '{line}' is not valid UTF-8")))
+        .map_err(|_| UsageError::new(format!("--path '{line}' is not valid UTF-8")))?;
+    Ok((text, literal))
 }
 
 /// Lexical normalisation: drops `.`, resolves `..` against the preceding component.
@@ -259,6 +284,21 @@ mod tests {
         assert!(p.is_excluded(Path::new("/ws/node_modules/.cache")));
         assert!(p.is_excluded(Path::new("/ws/node_modules/x/debug.log")));
         assert!(!p.is_excluded(Path::new("/ws/node_modules/x/index.js")));
+    }
+
+    #[test]
+    fn glob_characters_in_the_workspace_are_literal() {
+        let lines: Vec<String> = ["node_modules", "pkgs/*/dist", "!node_modules/.cache"]
+            .map(String::from)
+            .to_vec();
+        let p = CachePaths::parse(&lines, Path::new("/ci/job[1]/ws"), None).unwrap();
+        assert_eq!(
+            p.roots[0].literal_path(),
+            Some(PathBuf::from("/ci/job[1]/ws/node_modules"))
+        );
+        assert_eq!(p.roots[1].base, PathBuf::from("/ci/job[1]/ws/pkgs"));
+        assert!(p.is_excluded(Path::new("/ci/job[1]/ws/node_modules/.cache")));
+        assert!(!p.is_excluded(Path::new("/ci/job1/ws/node_modules/.cache")));
     }
 
     #[test]
