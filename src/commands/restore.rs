@@ -105,6 +105,24 @@ pub fn restore(
         .index
         .lookup(&repo, &scopes, &version, &folded, &mut accept)
         .context("cannot read the cache index")?;
+    // A local miss falls through to the shared store (--store), if any.
+    let found = found.or_else(|| {
+        let query = super::remote::Query {
+            repo: &repo,
+            scopes: &scopes,
+            version: &version,
+            keys_folded: &folded,
+        };
+        super::remote::restore_on_miss(
+            global,
+            &mut store,
+            &query,
+            args.lookup_only,
+            args.read_only,
+            &mut accept,
+            printer,
+        )
+    });
 
     let restored: Option<(Entry, u64)> = match found {
         Some(entry) if args.lookup_only => Some((entry, 0)),
