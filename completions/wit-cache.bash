@@ -101,13 +101,17 @@ _wit__cache() {
 
     case "${cmd}" in
         wit__cache)
-            opts="-q -v -h -V --cache-dir --repo --workspace --json --quiet --verbose --color --help --version restore save hash-files list show delete stats gc verify run completions serve help"
+            opts="-q -v -h -V --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version restore save hash-files list show delete stats gc verify run completions serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -131,13 +135,17 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__completions)
-            opts="-q -v -h -V --cache-dir --repo --workspace --json --quiet --verbose --color --help --version bash elvish fish powershell zsh"
+            opts="-q -v -h -V --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -161,7 +169,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__delete)
-            opts="-q -v -h -V --key --prefix --all --scope --dry-run --cache-dir --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --key --prefix --all --scope --dry-run --remote --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -180,6 +188,10 @@ _wit__cache() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -203,7 +215,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__gc)
-            opts="-q -v -h -V --max-size --max-age --dry-run --cache-dir --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --max-size --max-age --dry-run --remote --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -218,6 +230,10 @@ _wit__cache() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -241,13 +257,17 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__hash__subcmd__files)
-            opts="-q -v -h -V --follow-symbolic-links --cache-dir --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --follow-symbolic-links --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -467,7 +487,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__list)
-            opts="-q -v -h -V --prefix --scope --sort --limit --cache-dir --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --prefix --scope --sort --limit --remote --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -493,6 +513,10 @@ _wit__cache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -513,7 +537,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__restore)
-            opts="-q -v -h -V --key --path --scope --restore-key --fallback-scope --lookup-only --fail-on-miss --read-only --cache-dir --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --key --path --scope --restore-key --fallback-scope --lookup-only --fail-on-miss --read-only --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -543,6 +567,10 @@ _wit__cache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -563,7 +591,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__run)
-            opts="-q -v -h -V --key --path --scope --restore-key --fallback-scope --compression --level --cache-dir --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --key --path --scope --restore-key --fallback-scope --compression --level --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -601,6 +629,10 @@ _wit__cache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -621,7 +653,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__save)
-            opts="-q -v -h -V --key --path --scope --compression --level --overwrite --run-id --cache-dir --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --key --path --scope --compression --level --overwrite --run-id --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -655,6 +687,10 @@ _wit__cache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -675,7 +711,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__serve)
-            opts="-q -v -h -V --listen --admin-token-file --cache-dir --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --listen --admin-token-file --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -690,6 +726,10 @@ _wit__cache() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -713,7 +753,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__show)
-            opts="-q -v -h -V --scope --cache-dir --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --scope --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -724,6 +764,10 @@ _wit__cache() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -747,7 +791,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__stats)
-            opts="-q -v -h -V --since --format --cache-dir --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --since --format --remote --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -762,6 +806,10 @@ _wit__cache() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -785,13 +833,17 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__verify)
-            opts="-q -v -h -V --cache-dir --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

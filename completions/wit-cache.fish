@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_wit_cache_global_optspecs
-    string join \n cache-dir= repo= workspace= json q/quiet v/verbose color= h/help V/version
+    string join \n cache-dir= store= repo= workspace= json q/quiet v/verbose color= h/help V/version
 end
 
 function __fish_wit_cache_needs_command
@@ -25,6 +25,7 @@ function __fish_wit_cache_using_subcommand
 end
 
 complete -c wit-cache -n "__fish_wit_cache_needs_command" -l cache-dir -d 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]' -r -F
+complete -c wit-cache -n "__fish_wit_cache_needs_command" -l store -d 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only' -r
 complete -c wit-cache -n "__fish_wit_cache_needs_command" -l repo -d 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]' -r
 complete -c wit-cache -n "__fish_wit_cache_needs_command" -l workspace -d 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]' -r -F
 complete -c wit-cache -n "__fish_wit_cache_needs_command" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
@@ -54,6 +55,7 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l scope -d
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l restore-key -d 'A key prefix to fall back on, in order (repeatable, or newline-separated)' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l fallback-scope -d 'A scope to read after the own one, in order (e.g. the default branch)' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l cache-dir -d 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]' -r -F
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l store -d 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l repo -d 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l workspace -d 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]' -r -F
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
@@ -76,6 +78,7 @@ none\t''"
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l level -d 'Compression level (zstd 1-19, default 3; gzip 1-9, default 6)' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l run-id -d 'The workflow run that made the entry [env: WIT_RUN_ID, then GITHUB_RUN_ID]' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l cache-dir -d 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]' -r -F
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l store -d 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l repo -d 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l workspace -d 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]' -r -F
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
@@ -88,6 +91,7 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -s v -l verbos
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -s h -l help -d 'Print help'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -s V -l version -d 'Print version'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand hash-files" -l cache-dir -d 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]' -r -F
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand hash-files" -l store -d 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand hash-files" -l repo -d 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand hash-files" -l workspace -d 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]' -r -F
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand hash-files" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
@@ -106,11 +110,13 @@ last-used\t'Most recently used first'
 size\t'Largest first'"
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand list" -l limit -d 'Show at most N entries' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand list" -l cache-dir -d 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]' -r -F
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand list" -l store -d 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand list" -l repo -d 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand list" -l workspace -d 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]' -r -F
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand list" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand list" -l remote -d 'Act on the shared object store (--store) instead of the local one'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand list" -l json -d 'Print one JSON document on stdout and nothing else there'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand list" -s q -l quiet -d 'Print only warnings and errors'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand list" -s v -l verbose -d 'Say more; errors show their whole cause chain'
@@ -118,6 +124,7 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand list" -s h -l help -
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand list" -s V -l version -d 'Print version'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand show" -l scope -d 'Only the entry of this scope' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand show" -l cache-dir -d 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]' -r -F
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand show" -l store -d 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand show" -l repo -d 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand show" -l workspace -d 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]' -r -F
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand show" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
@@ -132,6 +139,7 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand delete" -l key -d 'E
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand delete" -l prefix -d 'Every entry whose key starts with this, in the repo' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand delete" -l scope -d 'Only entries of this scope' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand delete" -l cache-dir -d 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]' -r -F
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand delete" -l store -d 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand delete" -l repo -d 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand delete" -l workspace -d 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]' -r -F
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand delete" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
@@ -139,6 +147,7 @@ always\t''
 never\t''"
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand delete" -l all -d 'Every entry of the repo'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand delete" -l dry-run -d 'Say what would be deleted, delete nothing'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand delete" -l remote -d 'Act on the shared object store (--store) instead of the local one'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand delete" -l json -d 'Print one JSON document on stdout and nothing else there'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand delete" -s q -l quiet -d 'Print only warnings and errors'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand delete" -s v -l verbose -d 'Say more; errors show their whole cause chain'
@@ -149,11 +158,13 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand stats" -l format -d 
 json\t''
 prometheus\t'node_exporter textfile format'"
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand stats" -l cache-dir -d 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]' -r -F
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand stats" -l store -d 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand stats" -l repo -d 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand stats" -l workspace -d 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]' -r -F
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand stats" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand stats" -l remote -d 'Act on the shared object store (--store) instead of the local one'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand stats" -l json -d 'Print one JSON document on stdout and nothing else there'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand stats" -s q -l quiet -d 'Print only warnings and errors'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand stats" -s v -l verbose -d 'Say more; errors show their whole cause chain'
@@ -162,18 +173,21 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand stats" -s V -l versi
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand gc" -l max-size -d 'Size limit per repo, e.g. 10GiB, 500M [env: WIT_CACHE_MAX_SIZE, then MAX_CACHE_SIZE_GB; default: 10GiB]' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand gc" -l max-age -d 'Remove entries not used for this long, e.g. 7d, 12h [env: WIT_CACHE_TTL, then CACHE_TTL_DAYS; default: 7d]' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand gc" -l cache-dir -d 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]' -r -F
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand gc" -l store -d 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand gc" -l repo -d 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand gc" -l workspace -d 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]' -r -F
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand gc" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand gc" -l dry-run -d 'Say what would be removed, remove nothing'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand gc" -l remote -d 'Act on the shared object store (--store) instead of the local one'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand gc" -l json -d 'Print one JSON document on stdout and nothing else there'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand gc" -s q -l quiet -d 'Print only warnings and errors'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand gc" -s v -l verbose -d 'Say more; errors show their whole cause chain'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand gc" -s h -l help -d 'Print help'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand gc" -s V -l version -d 'Print version'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand verify" -l cache-dir -d 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]' -r -F
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand verify" -l store -d 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand verify" -l repo -d 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand verify" -l workspace -d 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]' -r -F
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand verify" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
@@ -194,6 +208,7 @@ gzip\t''
 none\t''"
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l level -d 'Compression level (zstd 1-19, default 3; gzip 1-9, default 6)' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l cache-dir -d 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]' -r -F
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l store -d 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l repo -d 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l workspace -d 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]' -r -F
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
@@ -205,6 +220,7 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -s v -l verbose
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -s h -l help -d 'Print help'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -s V -l version -d 'Print version'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand completions" -l cache-dir -d 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]' -r -F
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand completions" -l store -d 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand completions" -l repo -d 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand completions" -l workspace -d 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]' -r -F
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand completions" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
@@ -218,6 +234,7 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand completions" -s V -l
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand serve" -l listen -d 'The address to listen on (port 0 picks a free port; the bound address is printed)' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand serve" -l admin-token-file -d 'A file holding the admin token that deleting and clearing need (as `Authorization: Bearer TOKEN`) [default: env WIT_CACHE_ADMIN_TOKEN; without either, nothing can be deleted]' -r -F
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand serve" -l cache-dir -d 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]' -r -F
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand serve" -l store -d 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand serve" -l repo -d 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand serve" -l workspace -d 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]' -r -F
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand serve" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''

@@ -11,9 +11,26 @@ command -v node >/dev/null || need_apt+=(nodejs)
 command -v npm >/dev/null || need_apt+=(npm)
 # The browser tests of `serve` drive Debian's Chromium (Playwright downloads no browser here).
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+
+# The shared-store tests (tests/cli/remote.rs) start a real S3 server on loopback: moto's,
+# whose PutObject and CompleteMultipartUpload honour If-None-Match: * (create-only saves).
+# 5.2.1 is the version checked for that.
+moto_ok() {
+  python3 - <<'PY' 2>/dev/null
+import sys, moto, moto.server, flask_cors
+v = tuple(int(p) for p in moto.__version__.split(".")[:3] if p.isdigit())
+sys.exit(0 if v >= (5, 2, 1) else 1)
+PY
+}
+if ! moto_ok; then
+  echo "installing: moto[server] (S3 test server)"
+  python3 -m pip install --quiet 'moto[server]>=5.2.1,<6' ||
+    python3 -m pip install --quiet --break-system-packages 'moto[server]>=5.2.1,<6'
 fi
 
 cargo fmt --all -- --check

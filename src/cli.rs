@@ -39,6 +39,17 @@ pub struct GlobalArgs {
     )]
     pub cache_dir: Option<PathBuf>,
 
+    /// Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region
+    /// and endpoint from the AWS_* variables); without it the store is local only
+    #[arg(
+        long,
+        global = true,
+        env = "WIT_CACHE_STORE",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub store: Option<String>,
+
     /// The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]
     #[arg(long, global = true, value_name = "REPO")]
     pub repo: Option<String>,
@@ -275,6 +286,10 @@ pub struct ListArgs {
     /// Show at most N entries
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
+
+    /// Act on the shared object store (--store) instead of the local one
+    #[arg(long)]
+    pub remote: bool,
 }
 
 #[derive(Debug, Args)]
@@ -314,6 +329,10 @@ pub struct DeleteArgs {
     /// Say what would be deleted, delete nothing
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Act on the shared object store (--store) instead of the local one
+    #[arg(long)]
+    pub remote: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -333,6 +352,10 @@ pub struct StatsArgs {
     /// Output format (--json is the same as --format json)
     #[arg(long, value_enum, default_value_t = StatsFormat::Table, value_name = "FORMAT")]
     pub format: StatsFormat,
+
+    /// Act on the shared object store (--store) instead of the local one
+    #[arg(long)]
+    pub remote: bool,
 }
 
 #[derive(Debug, Args)]
@@ -350,6 +373,10 @@ pub struct GcArgs {
     /// Say what would be removed, remove nothing
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Act on the shared object store (--store) instead of the local one
+    #[arg(long)]
+    pub remote: bool,
 }
 
 #[derive(Debug, Args)]

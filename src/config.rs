@@ -155,3 +155,14 @@ pub fn max_age(flag: Option<&str>) -> Result<Duration, UsageError> {
     }
     Ok(Duration::from_secs(7 * 86_400))
 }
+
+/// The shared object store: `--store` / `WIT_CACHE_STORE`, validated; `None` = local only.
+pub fn remote_store(
+    args: &GlobalArgs,
+) -> Result<Option<crate::store::remote::StoreUrl>, UsageError> {
+    args.store
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| crate::store::remote::StoreUrl::parse(s.trim(), "--store"))
+        .transpose()
+}

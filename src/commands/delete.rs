@@ -11,6 +11,9 @@ use crate::units::{count, human_size};
 use crate::views;
 
 pub fn run(global: &GlobalArgs, args: &DeleteArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+    if args.remote {
+        return super::remote::delete(global, args, printer);
+    }
     let scope = config::scope(args.scope.as_deref(), "--scope")?;
     let mut filter = Filter {
         scope: scope.as_deref(),

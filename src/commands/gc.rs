@@ -12,6 +12,9 @@ use crate::units::{count, human_size};
 use crate::{clock, config};
 
 pub fn run(global: &GlobalArgs, args: &GcArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+    if args.remote {
+        return super::remote::gc(global, args, printer);
+    }
     let policy = Policy {
         max_age: config::max_age(args.max_age.as_deref())?,
         max_size: config::max_size(args.max_size.as_deref())?,

@@ -11,6 +11,9 @@ use crate::units::{ago, count, human_size};
 use crate::{clock, views};
 
 pub fn run(global: &GlobalArgs, args: &ListArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+    if args.remote {
+        return super::remote::list(global, args, printer);
+    }
     let repo = config::repo(global)?;
     let scope = config::scope(args.scope.as_deref(), "--scope")?;
     let prefix = args

@@ -6,6 +6,7 @@ mod delete;
 mod gc;
 mod hash_files;
 mod list;
+mod remote;
 mod restore;
 mod run;
 mod save;
@@ -20,6 +21,8 @@ use crate::cli::{Cli, Command};
 use crate::output::Printer;
 
 pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
+    // A bad --store is bad input whatever the command (exit 2), even when it is not used.
+    crate::config::remote_store(&cli.global)?;
     match cli.command {
         Command::Restore(args) => restore::run(&cli.global, &args, printer),
         Command::Save(args) => save::run(&cli.global, &args, printer),

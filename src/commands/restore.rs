@@ -130,6 +130,24 @@ pub fn restore(
                 break;
             }
         };
+        // A local miss falls through to the shared store (--store), if any.
+        let found = found.or_else(|| {
+            let query = super::remote::Query {
+                repo: &repo,
+                scopes: &scopes,
+                version: &version,
+                keys_folded: &folded,
+            };
+            super::remote::restore_on_miss(
+                global,
+                store,
+                &query,
+                args.lookup_only,
+                args.read_only,
+                &mut accept,
+                printer,
+            )
+        });
         restored = match found {
             Some(entry) if args.lookup_only => Some((entry, 0)),
             Some(entry) => match extract(store, &entry, &paths, !args.read_only, printer) {

@@ -127,7 +127,7 @@ pub fn save(
             return Err(e).context("cannot register the cache entry in the index");
         }
     };
-    let doc = match inserted {
+    let mut doc = match inserted {
         Inserted::AlreadyExists(e) => {
             // Another job saved the same key while we were archiving: it won, ours goes.
             store.remove(&name).ok();
@@ -166,6 +166,11 @@ pub fn save(
             )
         }
     };
+    // The shared tier (--store): upload what this job saved; a failure is only a warning.
+    if doc["saved"] == true {
+        doc["remote"] =
+            super::remote::upload_saved(global, &store, &id, &new, args.overwrite, printer);
+    }
     Ok(doc)
 }
 

@@ -9,6 +9,9 @@ use crate::units::{human_duration, human_size, parse_age};
 use crate::{clock, config, views};
 
 pub fn run(global: &GlobalArgs, args: &StatsArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+    if args.remote {
+        return super::remote::stats(global, args, printer);
+    }
     let repo = config::repo(global)?;
     let since_ms = match &args.since {
         Some(raw) => clock::ago_ms(parse_age(raw, "--since")?),

@@ -13,6 +13,7 @@ pub mod archive;
 pub mod gc;
 pub mod index;
 pub mod layout;
+pub mod remote;
 
 use std::fs::{self, File};
 use std::io::{self, Read};

@@ -9,6 +9,7 @@ mod faults;
 mod hash_files;
 mod hostile;
 mod manage;
+mod remote;
 mod restore;
 mod run;
 mod save;
