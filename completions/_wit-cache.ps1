@@ -244,7 +244,7 @@ Register-ArgumentCompleter -Native -CommandName 'wit-cache' -ScriptBlock {
             [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'The scope (e.g. the branch) the entry belongs to')
             [CompletionResult]::new('--restore-key', '--restore-key', [CompletionResultType]::ParameterName, 'A key prefix to fall back on, in order (repeatable, or newline-separated)')
             [CompletionResult]::new('--fallback-scope', '--fallback-scope', [CompletionResultType]::ParameterName, 'A scope to read after the own one, in order (e.g. the default branch)')
-            [CompletionResult]::new('--compression', '--compression', [CompletionResultType]::ParameterName, 'How to compress the archive when saving')
+            [CompletionResult]::new('--compression', '--compression', [CompletionResultType]::ParameterName, 'How to compress the archive')
             [CompletionResult]::new('--level', '--level', [CompletionResultType]::ParameterName, 'Compression level (zstd 1-19, default 3; gzip 1-9, default 6)')
             [CompletionResult]::new('--cache-dir', '--cache-dir', [CompletionResultType]::ParameterName, 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only')

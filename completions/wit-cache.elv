@@ -231,7 +231,7 @@ set edit:completion:arg-completer[wit-cache] = {|@words|
             cand --scope 'The scope (e.g. the branch) the entry belongs to'
             cand --restore-key 'A key prefix to fall back on, in order (repeatable, or newline-separated)'
             cand --fallback-scope 'A scope to read after the own one, in order (e.g. the default branch)'
-            cand --compression 'How to compress the archive when saving'
+            cand --compression 'How to compress the archive'
             cand --level 'Compression level (zstd 1-19, default 3; gzip 1-9, default 6)'
             cand --cache-dir 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]'
             cand --store 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only'

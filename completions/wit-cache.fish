@@ -203,7 +203,7 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l path -d 'A p
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l scope -d 'The scope (e.g. the branch) the entry belongs to' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l restore-key -d 'A key prefix to fall back on, in order (repeatable, or newline-separated)' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l fallback-scope -d 'A scope to read after the own one, in order (e.g. the default branch)' -r
-complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l compression -d 'How to compress the archive when saving' -r -f -a "zstd\t''
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l compression -d 'How to compress the archive' -r -f -a "zstd\t''
 gzip\t''
 none\t''"
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l level -d 'Compression level (zstd 1-19, default 3; gzip 1-9, default 6)' -r

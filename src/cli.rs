@@ -191,11 +191,9 @@ pub struct EntryArgs {
     pub scope: Option<String>,
 }
 
-#[derive(Debug, Args)]
-pub struct RestoreArgs {
-    #[command(flatten)]
-    pub entry: EntryArgs,
-
+/// What a restore falls back on when the primary key misses; shared by `restore` and `run`.
+#[derive(Debug, Clone, Args)]
+pub struct FallbackArgs {
     /// A key prefix to fall back on, in order (repeatable, or newline-separated)
     #[arg(long = "restore-key", value_name = "PREFIX")]
     pub restore_keys: Vec<String>,
@@ -203,6 +201,27 @@ pub struct RestoreArgs {
     /// A scope to read after the own one, in order (e.g. the default branch)
     #[arg(long = "fallback-scope", value_name = "SCOPE")]
     pub fallback_scopes: Vec<String>,
+}
+
+/// How a save compresses; shared by `save` and `run`.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct CodecArgs {
+    /// How to compress the archive
+    #[arg(long, value_enum, default_value_t = Compression::Zstd, value_name = "CODEC")]
+    pub compression: Compression,
+
+    /// Compression level (zstd 1-19, default 3; gzip 1-9, default 6)
+    #[arg(long, value_name = "N")]
+    pub level: Option<i32>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub entry: EntryArgs,
+
+    #[command(flatten)]
+    pub fallback: FallbackArgs,
 
     /// Only look the entry up and report it; extract nothing
     #[arg(long)]
@@ -223,13 +242,8 @@ pub struct SaveArgs {
     #[command(flatten)]
     pub entry: EntryArgs,
 
-    /// How to compress the archive
-    #[arg(long, value_enum, default_value_t = Compression::Zstd, value_name = "CODEC")]
-    pub compression: Compression,
-
-    /// Compression level (zstd 1-19, default 3; gzip 1-9, default 6)
-    #[arg(long, value_name = "N")]
-    pub level: Option<i32>,
+    #[command(flatten)]
+    pub codec: CodecArgs,
 
     /// Replace an existing entry atomically instead of keeping the first one
     #[arg(long)]
@@ -397,21 +411,11 @@ pub struct RunArgs {
     #[command(flatten)]
     pub entry: EntryArgs,
 
-    /// A key prefix to fall back on, in order (repeatable, or newline-separated)
-    #[arg(long = "restore-key", value_name = "PREFIX")]
-    pub restore_keys: Vec<String>,
+    #[command(flatten)]
+    pub fallback: FallbackArgs,
 
-    /// A scope to read after the own one, in order (e.g. the default branch)
-    #[arg(long = "fallback-scope", value_name = "SCOPE")]
-    pub fallback_scopes: Vec<String>,
-
-    /// How to compress the archive when saving
-    #[arg(long, value_enum, default_value_t = Compression::Zstd, value_name = "CODEC")]
-    pub compression: Compression,
-
-    /// Compression level (zstd 1-19, default 3; gzip 1-9, default 6)
-    #[arg(long, value_name = "N")]
-    pub level: Option<i32>,
+    #[command(flatten)]
+    pub codec: CodecArgs,
 
     /// The command to run, after `--`
     #[arg(last = true, required = true, value_name = "COMMAND")]

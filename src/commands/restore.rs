@@ -57,7 +57,7 @@ pub fn restore(
     let scope = config::scope(args.entry.scope.as_deref(), "--scope")?;
     let primary = Key::parse(&args.entry.key, "--key")?;
     let mut lookup_keys = vec![primary.clone()];
-    for raw in keys::split_lines(&args.restore_keys) {
+    for raw in keys::split_lines(&args.fallback.restore_keys) {
         lookup_keys.push(Key::parse(&raw, "--restore-key")?);
     }
     if lookup_keys.len() > keys::MAX_KEYS {
@@ -69,7 +69,7 @@ pub fn restore(
         );
     }
     let mut scopes = vec![scope.clone()];
-    for s in &args.fallback_scopes {
+    for s in &args.fallback.fallback_scopes {
         scopes.push(config::scope(Some(s), "--fallback-scope")?);
     }
     let lines = keys::split_lines(&args.entry.paths);

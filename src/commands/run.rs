@@ -14,8 +14,7 @@ use super::{restore, save};
 pub fn run(global: &GlobalArgs, args: &RunArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let restore_args = RestoreArgs {
         entry: args.entry.clone(),
-        restore_keys: args.restore_keys.clone(),
-        fallback_scopes: args.fallback_scopes.clone(),
+        fallback: args.fallback.clone(),
         lookup_only: false,
         fail_on_miss: false,
         read_only: false,
@@ -57,8 +56,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs, printer: &Printer) -> anyhow::Re
     } else {
         let save_args = SaveArgs {
             entry: args.entry.clone(),
-            compression: args.compression,
-            level: args.level,
+            codec: args.codec,
             overwrite: false,
             run_id: None,
         };

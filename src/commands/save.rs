@@ -39,7 +39,7 @@ pub fn save(
     if lines.is_empty() {
         usage!("--path is empty: name at least one file, directory or glob to cache");
     }
-    check_level(args.compression, args.level)?;
+    check_level(args.codec.compression, args.codec.level)?;
     let workspace = config::workspace(global)?;
     let paths = CachePaths::parse(&lines, &workspace, config::home().as_deref())?;
     let version = keys::version_for(&lines);
@@ -87,21 +87,27 @@ pub fn save(
         .create_temp()
         .with_context(|| format!("cannot create a temp file in {}", store.root().display()))?;
     let file = temp.reopen().context("cannot reopen the temp archive")?;
-    let packed = archive::pack(&paths, file, args.compression, args.level, &mut |w| {
-        printer.warn(&w);
-    })
+    let packed = archive::pack(
+        &paths,
+        file,
+        args.codec.compression,
+        args.codec.level,
+        &mut |w| {
+            printer.warn(&w);
+        },
+    )
     .map_err(|e| save_error(&e, &store))?;
     if packed.members == 0 {
         printer.warn("nothing to save: none of the paths exist; no cache entry was created");
         return Ok(report(false, false, 0, 0, 0));
     }
     let name = store
-        .publish(temp, args.compression)
+        .publish(temp, args.codec.compression)
         .map_err(|e| save_error(&e, &store))?;
     let new = NewEntry {
         key: key.as_str().to_string(),
         paths: lines.clone(),
-        compression: args.compression.name().to_string(),
+        compression: args.codec.compression.name().to_string(),
         archive: name.clone(),
         size_bytes: packed.size_bytes,
         unpacked_bytes: packed.unpacked_bytes,
@@ -154,7 +160,7 @@ pub fn save(
                 count(packed.file_count, "file", "files"),
                 human_size(packed.unpacked_bytes),
                 human_size(packed.size_bytes),
-                args.compression.name(),
+                args.codec.compression.name(),
                 human_duration(started.elapsed().as_millis() as u64),
             ));
             report(
