@@ -61,8 +61,12 @@ trap 'rm -rf "$work.old.$$" "$work/dest"' EXIT
 results="$work/results.jsonl"
 store="$work/store"
 measure=(python3 "$repo/bench/measure.py" --out "$results")
-# Warm the page cache so every command reads the tree from memory.
-find "$tree" -type f -print0 | xargs -0 cat >/dev/null
+# Every timed run reads its input from memory: the prepare step re-reads it each time,
+# because this VM pages out page-cache pages idle for a minute (DAMON "pageout" scheme), so a
+# warm-up at the start would be gone by the third group.
+warm_tree="find '$tree' -type f -print0 | xargs -0 cat >/dev/null"
+warm_archives="cat '$work/ref.tar.zst' '$store'/archives-v1/*/*.tar.zst >/dev/null"
+eval "$warm_tree"
 
 wit() { # wit BINARY ARGS...: the command line of one wit-cache call on the bench store
     local b="$1"; shift
@@ -80,7 +84,7 @@ if want save; then
     if [ -n "${BASELINE:-}" ]; then
         cmds+=(--cmd baseline "$(wit "$BASELINE" --workspace "'$tree'" save --overwrite --key bench-base --path node_modules)$tail")
     fi
-    "${measure[@]}" --group "save (zstd -3)" --runs "$runs" --prepare sync "${cmds[@]}" \
+    "${measure[@]}" --group "save (zstd -3)" --runs "$runs" --prepare "$warm_tree && sync" "${cmds[@]}" \
         --ratio wit-cache "tar|zstd -T0 -3" ${BASELINE:+--ratio wit-cache baseline}
     ours=$("$bin" --cache-dir "$store" --repo bench/app list --json --prefix bench-save |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["caches"][0]["size_bytes"])')
@@ -89,7 +93,7 @@ if want save; then
 fi
 
 if want gzip; then
-    "${measure[@]}" --group "save (gzip)" --runs "$runs" --prepare sync \
+    "${measure[@]}" --group "save (gzip)" --runs "$runs" --prepare "$warm_tree && sync" \
         --cmd wit-cache "$(wit "$bin" --workspace "'$tree'" save --overwrite --compression gzip --key bench-gzip --path node_modules)$tail" \
         --cmd "tar -czf" "tar -C '$tree' -czf '$work/ref.tar.gz' node_modules$tail" \
         --ratio wit-cache "tar -czf"
@@ -105,7 +109,7 @@ if want restore; then
         cmds+=(--cmd baseline "$(wit "$BASELINE" --workspace "$run_dir" restore --fail-on-miss --key bench-save --path node_modules)$tail")
     fi
     "${measure[@]}" --group "restore" --runs "$runs" \
-        --prepare "mkdir -p $run_dir && sync" "${cmds[@]}" \
+        --prepare "$warm_tree && $warm_archives && mkdir -p $run_dir && sync" "${cmds[@]}" \
         --ratio wit-cache "zstd -dc|tar -x" --ratio wit-cache "cp -a" \
         ${BASELINE:+--ratio wit-cache baseline}
 fi
@@ -162,7 +166,7 @@ PY
 fi
 
 if want hash; then
-    "${measure[@]}" --group "hash-files '**'" --runs "$runs" \
+    "${measure[@]}" --group "hash-files '**'" --runs "$runs" --prepare "$warm_tree" \
         --cmd wit-cache "'$bin' --workspace '$tree' hash-files '**'" \
         --cmd sha256sum "cd '$tree' && find . -type f -print0 | xargs -0 sha256sum >/dev/null" \
         --ratio wit-cache sha256sum
@@ -172,9 +176,11 @@ if want save || want restore; then
     # Peak RSS, once more on its own (the tables above show the same per command).
     echo
     echo "## peak RSS (/usr/bin/time -v)"
+    eval "$warm_tree"
     /usr/bin/time -v -o "$work/save.time" \
         sh -c "$(wit "$bin" --workspace "'$tree'" save --overwrite --key bench-save --path node_modules)"
     mkdir -p "$work/dest/rss"
+    eval "$warm_archives"
     /usr/bin/time -v -o "$work/restore.time" \
         sh -c "$(wit "$bin" --workspace "'$work/dest/rss'" restore --fail-on-miss --key bench-save --path node_modules)"
     for what in save restore; do
