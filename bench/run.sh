@@ -11,6 +11,8 @@
 #   env BIN=PATH        use this wit-cache binary instead of building one
 #   env BASELINE=PATH   also time this (older) wit-cache binary, interleaved, for before/after
 #   env SYNC_IN_TIMING=1  end every restore/save command with `sync`, so writeback is timed
+#   env DEST_ROOT=DIR   restore targets go under DIR (default: WORK_DIR/dest); e.g. /dev/shm
+#                       to time the restores without the disk's file system
 #   env ONLY="save restore"  run only these groups (save gzip restore noop index hash)
 #
 # Every group runs its commands round-robin (bench/measure.py): round i runs each command
@@ -57,7 +59,7 @@ echo "cpus: $(nproc); binary: $bin${BASELINE:+; baseline: $BASELINE}; writeback 
 
 if [ -e "$work" ]; then mv "$work" "$work.old.$$"; fi
 mkdir -p "$work"
-trap 'rm -rf "$work.old.$$" "$work/dest"' EXIT
+trap 'rm -rf "$work.old.$$" "$work/dest" "${DEST_ROOT:-$work/dest}/bench-$$"' EXIT
 results="$work/results.jsonl"
 store="$work/store"
 measure=(python3 "$repo/bench/measure.py" --out "$results")
@@ -100,7 +102,7 @@ if want gzip; then
 fi
 
 if want restore; then
-    dest="$work/dest"
+    dest="${DEST_ROOT:-$work/dest}/bench-$$"
     run_dir="'$dest'/\$BENCH_RUN"
     cmds=(--cmd wit-cache "$(wit "$bin" --workspace "$run_dir" restore --fail-on-miss --key bench-save --path node_modules)$tail"
           --cmd "zstd -dc|tar -x" "zstd -dc '$work/ref.tar.zst' | tar -x -C $run_dir$tail"

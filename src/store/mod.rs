@@ -13,6 +13,7 @@ pub mod archive;
 pub mod gc;
 pub mod index;
 pub mod layout;
+mod writers;
 
 use std::fs::{self, File};
 use std::io::{self, Read};
