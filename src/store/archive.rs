@@ -122,6 +122,10 @@ impl<W: Write> Encoder<W> {
                 let mut enc = zstd::stream::write::Encoder::new(w, level.unwrap_or(3))?;
                 let threads = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
                 enc.multithread(threads)?;
+                // zstd's own job size at level 3 is 8 MiB, and it keeps a few jobs' input
+                // and output in memory per worker; 4 MiB jobs keep a save well under 100 MB
+                // of memory at the same ratio (jobs overlap their windows).
+                enc.set_parameter(zstd::zstd_safe::CParameter::JobSize(ZSTD_JOB_SIZE))?;
                 enc.include_checksum(true)?;
                 Encoder::Zstd(enc)
             }
@@ -169,12 +173,14 @@ pub fn pack(
     warn: &mut dyn FnMut(String),
 ) -> io::Result<Packed> {
     let sink = HashingWriter {
-        inner: BufWriter::with_capacity(IO_BUFFER, file),
+        inner: BufWriter::with_capacity(IO_BUFFER, Writeback::new(file)?),
         hasher: Sha256::new(),
         count: 0,
     };
+    // tar writes 512-byte headers and 8 KiB pieces of content: batch them for the encoder.
+    let encoder = BufWriter::with_capacity(ENCODER_BUFFER, Encoder::new(sink, codec, level)?);
     let mut packer = Packer {
-        builder: tar::Builder::new(Encoder::new(sink, codec, level)?),
+        builder: tar::Builder::new(encoder),
         paths,
         stats: Packed::default(),
         warn,
@@ -185,17 +191,101 @@ pub fn pack(
     let Packer {
         builder, mut stats, ..
     } = packer;
-    let sink = builder.into_inner()?.finish()?;
+    let sink = builder
+        .into_inner()?
+        .into_inner()
+        .map_err(io::IntoInnerError::into_error)?
+        .finish()?;
     let HashingWriter {
         inner,
         hasher,
         count,
     } = sink;
-    let file = inner.into_inner().map_err(io::IntoInnerError::into_error)?;
-    file.sync_all()?;
+    inner
+        .into_inner()
+        .map_err(io::IntoInnerError::into_error)?
+        .sync_all()?;
     stats.size_bytes = count;
     stats.digest = hex(&hasher.finalize());
     Ok(stats)
+}
+
+/// Bytes per zstd compression job (see `Encoder::new`).
+const ZSTD_JOB_SIZE: u32 = 4 << 20;
+/// Buffer between tar and the encoder.
+const ENCODER_BUFFER: usize = 1 << 20;
+/// The archive's pages are sent to disk in the background every this many bytes.
+const WRITEBACK_EVERY: u64 = 8 << 20;
+
+/// The archive file, written back to disk while the save goes on: every
+/// [`WRITEBACK_EVERY`] bytes a helper thread runs `fdatasync`, so the one `fsync` a save
+/// needs at the end (before the rename) finds little left to write instead of the whole
+/// archive. A failure of a background sync is kept and returned by [`Writeback::sync_all`]
+/// (the kernel reports a write-back error only once per open file).
+struct Writeback {
+    file: File,
+    since: u64,
+    kick: Option<mpsc::SyncSender<()>>,
+    syncer: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl Writeback {
+    fn new(file: File) -> io::Result<Self> {
+        let clone = file.try_clone()?;
+        let (kick, rx) = mpsc::sync_channel::<()>(1);
+        let syncer = std::thread::spawn(move || {
+            let mut result = Ok(());
+            for () in rx {
+                if result.is_ok() {
+                    result = clone.sync_data();
+                }
+            }
+            result
+        });
+        Ok(Self {
+            file,
+            since: 0,
+            kick: Some(kick),
+            syncer: Some(syncer),
+        })
+    }
+
+    fn sync_all(mut self) -> io::Result<()> {
+        drop(self.kick.take());
+        if let Some(syncer) = self.syncer.take() {
+            syncer
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+        }
+        self.file.sync_all()
+    }
+}
+
+impl Write for Writeback {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.since += n as u64;
+        if self.since >= WRITEBACK_EVERY {
+            self.since = 0;
+            if let Some(kick) = &self.kick {
+                // Busy syncing: the next kick will do.
+                let _ = kick.try_send(());
+            }
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for Writeback {
+    fn drop(&mut self) {
+        drop(self.kick.take());
+        if let Some(syncer) = self.syncer.take() {
+            let _ = syncer.join();
+        }
+    }
 }
 
 struct Packer<'a, W: Write> {
