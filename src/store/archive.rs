@@ -805,11 +805,13 @@ struct Extractor<'a> {
     writers: Writers,
     /// Paths handed to `writers` since the last flush (they may not exist yet).
     pending: HashSet<PathBuf>,
-    /// Directories this restore created, and everything it put anywhere: a name in a fresh
-    /// directory that is not in `made` does not exist, so it needs no `lstat` before it is
-    /// created (a restore into an empty directory then costs one syscall per member).
+    /// Directories this restore created, and (hashes of) every path it put anything at: a
+    /// name in a fresh directory that is not in `made` does not exist, so it needs no `lstat`
+    /// before it is created (a restore into an empty directory then costs one syscall per
+    /// member). `made` only ever errs towards "maybe there" (a hash collision, a path since
+    /// removed), which costs an `lstat`, never a wrong answer; hashes keep it small.
     fresh: HashSet<PathBuf>,
-    made: HashSet<PathBuf>,
+    made: HashSet<u64>,
 }
 
 impl<'a> Extractor<'a> {
@@ -835,7 +837,12 @@ impl<'a> Extractor<'a> {
     /// Whether nothing can be at `path`: its parent is a directory this restore created
     /// and nothing was put at `path` since.
     fn surely_absent(&self, path: &Path) -> bool {
-        path.parent().is_some_and(|p| self.fresh.contains(p)) && !self.made.contains(path)
+        path.parent().is_some_and(|p| self.fresh.contains(p))
+            && !self.made.contains(&path_hash(path))
+    }
+
+    fn mark_made(&mut self, path: &Path) {
+        self.made.insert(path_hash(path));
     }
 
     /// Waits for the queued writes when one of them is for `path`: it may not exist yet,
@@ -1031,7 +1038,7 @@ impl<'a> Extractor<'a> {
         fs::create_dir(dir).map_err(|e| local(dir, e))?;
         self.created.push(dir.to_path_buf());
         self.fresh.insert(dir.to_path_buf());
-        self.made.insert(dir.to_path_buf());
+        self.mark_made(dir);
         Ok(())
     }
 
@@ -1044,7 +1051,6 @@ impl<'a> Extractor<'a> {
                 fs::remove_dir_all(path).map_err(|e| local(path, e))?;
                 self.verified.retain(|d| !d.starts_with(path));
                 self.fresh.retain(|d| !d.starts_with(path));
-                self.made.retain(|d| !d.starts_with(path));
                 // The directory is gone: its final mode and mtime must not land on whatever
                 // takes its place (a symlink to somewhere else).
                 self.dirs.retain(|(d, _, _)| !d.starts_with(path));
@@ -1053,7 +1059,6 @@ impl<'a> Extractor<'a> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(local(path, e)),
         }
-        self.made.remove(path);
         self.our_links.remove(path);
         Ok(())
     }
@@ -1106,8 +1111,13 @@ impl<'a> Extractor<'a> {
                 path.display()
             )));
         }
+        // Bounds `pending` (and so the cost of `settle_tree`): an occasional wait for the
+        // writers, one per PENDING_MAX files.
+        if self.pending.len() >= PENDING_MAX {
+            self.flush()?;
+        }
+        self.mark_made(&path);
         self.pending.insert(path.clone());
-        self.made.insert(path.clone());
         self.writers.submit(Job {
             path,
             data: content,
@@ -1145,7 +1155,7 @@ impl<'a> Extractor<'a> {
             Err(e) => return Err(local(path, e)),
         };
         self.created.push(path.to_path_buf());
-        self.made.insert(path.to_path_buf());
+        self.mark_made(path);
         // Read errors are the archive's fault, write errors (a full disk) are ours.
         let mut written = 0u64;
         loop {
@@ -1186,7 +1196,7 @@ impl<'a> Extractor<'a> {
             Err(e) => return Err(local(path, e)),
         }
         self.created.push(path.to_path_buf());
-        self.made.insert(path.to_path_buf());
+        self.mark_made(path);
         self.our_links.insert(path.to_path_buf());
         let mtime = filetime::FileTime::from_unix_time(mtime as i64, 0);
         // Best effort: not every file system keeps symlink times.
@@ -1238,6 +1248,16 @@ impl<'a> Extractor<'a> {
             }
         }
     }
+}
+
+/// Most paths queued to the writers between two flushes.
+const PENDING_MAX: usize = 4096;
+
+fn path_hash(path: &Path) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    path.as_os_str().as_bytes().hash(&mut h);
+    h.finish()
 }
 
 fn local(path: &Path, source: io::Error) -> UnpackError {
