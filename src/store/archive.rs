@@ -9,6 +9,12 @@
 //! ones the archive made are an attack); hard links and device nodes are never created; the
 //! bytes written are capped by the entry's recorded unpacked size; and the SHA-256 of the file
 //! is checked as it streams. On any problem the files written so far are removed.
+//!
+//! One thread (the coordinator) decompresses, parses, resolves and checks every member and
+//! makes every directory and symlink; small files' contents go to [`super::writers`] threads,
+//! because creating files, not decompressing, is what a restore waits for. Every decision
+//! stays on the coordinator; before it changes or removes anything a queued write depends
+//! on, it waits for the queued writes ([`Extractor::settle`]).
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
@@ -16,6 +22,10 @@ use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use sha2::{Digest, Sha256};
 use tar::{EntryType, Header};
@@ -24,6 +34,7 @@ use walkdir::WalkDir;
 use crate::cli::Compression;
 use crate::keys::hex;
 use crate::paths::{CachePaths, Root, RootKind};
+use crate::store::writers::{Job, Writers};
 
 /// Largest zstd window a restore accepts (2^27 = 128 MiB, zstd's own default cap): a hostile
 /// frame cannot make the decoder allocate more.
@@ -33,6 +44,9 @@ const MAX_MEMBERS: u64 = 10_000_000;
 const MAX_PATH_BYTES: usize = 4096;
 const MAX_DEPTH: usize = 256;
 const IO_BUFFER: usize = 256 * 1024;
+/// Files up to this size are written by worker threads from a copy of their content; larger
+/// ones stream straight from the archive on the coordinating thread.
+const SMALL_FILE: u64 = 1 << 20;
 
 impl Compression {
     pub fn name(self) -> &'static str {
@@ -108,6 +122,10 @@ impl<W: Write> Encoder<W> {
                 let mut enc = zstd::stream::write::Encoder::new(w, level.unwrap_or(3))?;
                 let threads = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
                 enc.multithread(threads)?;
+                // zstd's own job size at level 3 is 8 MiB, and it keeps a few jobs' input
+                // and output in memory per worker; 4 MiB jobs keep a save well under 100 MB
+                // of memory at the same ratio (jobs overlap their windows).
+                enc.set_parameter(zstd::zstd_safe::CParameter::JobSize(ZSTD_JOB_SIZE))?;
                 enc.include_checksum(true)?;
                 Encoder::Zstd(enc)
             }
@@ -155,12 +173,14 @@ pub fn pack(
     warn: &mut dyn FnMut(String),
 ) -> io::Result<Packed> {
     let sink = HashingWriter {
-        inner: BufWriter::with_capacity(IO_BUFFER, file),
+        inner: BufWriter::with_capacity(IO_BUFFER, Writeback::new(file)?),
         hasher: Sha256::new(),
         count: 0,
     };
+    // tar writes 512-byte headers and 8 KiB pieces of content: batch them for the encoder.
+    let encoder = BufWriter::with_capacity(ENCODER_BUFFER, Encoder::new(sink, codec, level)?);
     let mut packer = Packer {
-        builder: tar::Builder::new(Encoder::new(sink, codec, level)?),
+        builder: tar::Builder::new(encoder),
         paths,
         stats: Packed::default(),
         warn,
@@ -171,17 +191,101 @@ pub fn pack(
     let Packer {
         builder, mut stats, ..
     } = packer;
-    let sink = builder.into_inner()?.finish()?;
+    let sink = builder
+        .into_inner()?
+        .into_inner()
+        .map_err(io::IntoInnerError::into_error)?
+        .finish()?;
     let HashingWriter {
         inner,
         hasher,
         count,
     } = sink;
-    let file = inner.into_inner().map_err(io::IntoInnerError::into_error)?;
-    file.sync_all()?;
+    inner
+        .into_inner()
+        .map_err(io::IntoInnerError::into_error)?
+        .sync_all()?;
     stats.size_bytes = count;
     stats.digest = hex(&hasher.finalize());
     Ok(stats)
+}
+
+/// Bytes per zstd compression job (see `Encoder::new`).
+const ZSTD_JOB_SIZE: u32 = 4 << 20;
+/// Buffer between tar and the encoder.
+const ENCODER_BUFFER: usize = 1 << 20;
+/// The archive's pages are sent to disk in the background every this many bytes.
+const WRITEBACK_EVERY: u64 = 8 << 20;
+
+/// The archive file, written back to disk while the save goes on: every
+/// [`WRITEBACK_EVERY`] bytes a helper thread runs `fdatasync`, so the one `fsync` a save
+/// needs at the end (before the rename) finds little left to write instead of the whole
+/// archive. A failure of a background sync is kept and returned by [`Writeback::sync_all`]
+/// (the kernel reports a write-back error only once per open file).
+struct Writeback {
+    file: File,
+    since: u64,
+    kick: Option<mpsc::SyncSender<()>>,
+    syncer: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl Writeback {
+    fn new(file: File) -> io::Result<Self> {
+        let clone = file.try_clone()?;
+        let (kick, rx) = mpsc::sync_channel::<()>(1);
+        let syncer = std::thread::spawn(move || {
+            let mut result = Ok(());
+            for () in rx {
+                if result.is_ok() {
+                    result = clone.sync_data();
+                }
+            }
+            result
+        });
+        Ok(Self {
+            file,
+            since: 0,
+            kick: Some(kick),
+            syncer: Some(syncer),
+        })
+    }
+
+    fn sync_all(mut self) -> io::Result<()> {
+        drop(self.kick.take());
+        if let Some(syncer) = self.syncer.take() {
+            syncer
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+        }
+        self.file.sync_all()
+    }
+}
+
+impl Write for Writeback {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.since += n as u64;
+        if self.since >= WRITEBACK_EVERY {
+            self.since = 0;
+            if let Some(kick) = &self.kick {
+                // Busy syncing: the next kick will do.
+                let _ = kick.try_send(());
+            }
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for Writeback {
+    fn drop(&mut self) {
+        drop(self.kick.take());
+        if let Some(syncer) = self.syncer.take() {
+            let _ = syncer.join();
+        }
+    }
 }
 
 struct Packer<'a, W: Write> {
@@ -515,6 +619,121 @@ impl<R: BufRead> Read for Decoder<R> {
     }
 }
 
+/// How many decompressed chunks may wait for the coordinator.
+const DECODED_CHUNKS: usize = 8;
+
+type RawDecoder = Decoder<BufReader<HashingReader<File>>>;
+
+/// The decompressed archive, produced on a thread of its own: reading the file, hashing it
+/// and decompressing overlap with parsing and file creation on the coordinating thread.
+/// Memory is bounded by [`DECODED_CHUNKS`] chunks of [`IO_BUFFER`] bytes.
+struct Decoded {
+    rx: Option<Receiver<io::Result<Vec<u8>>>>,
+    chunk: Vec<u8>,
+    pos: usize,
+    handle: Option<JoinHandle<io::Result<String>>>,
+    /// Set when the coordinator gives up: the thread then stops without hashing the rest.
+    abandoned: Arc<AtomicBool>,
+}
+
+impl Decoded {
+    fn spawn(mut decoder: RawDecoder) -> Self {
+        let (tx, rx) = mpsc::sync_channel(DECODED_CHUNKS);
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&abandoned);
+        let handle = std::thread::spawn(move || {
+            loop {
+                let mut buf = vec![0u8; IO_BUFFER];
+                match read_full(&mut decoder, &mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        // A closed channel: the coordinator read all it wanted.
+                        if tx.send(Ok(buf)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        break;
+                    }
+                }
+            }
+            drop(tx);
+            if stop.load(Ordering::SeqCst) {
+                return Err(io::Error::other("restore abandoned"));
+            }
+            // Whatever the decoder did not need still counts for the file's digest.
+            let mut raw = decoder.into_inner();
+            io::copy(&mut raw, &mut io::sink())?;
+            Ok(hex(&raw.into_inner().hasher.finalize()))
+        });
+        Self {
+            rx: Some(rx),
+            chunk: Vec::new(),
+            pos: 0,
+            handle: Some(handle),
+            abandoned,
+        }
+    }
+
+    /// Stops decoding and returns the SHA-256 of the whole archive file.
+    fn finish(mut self) -> io::Result<String> {
+        drop(self.rx.take());
+        let handle = self.handle.take().expect("finish runs once");
+        handle
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
+impl Drop for Decoded {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            self.abandoned.store(true, Ordering::SeqCst);
+            drop(self.rx.take());
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Read for Decoded {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            let Some(rx) = &self.rx else { return Ok(0) };
+            match rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {
+                    self.rx = None;
+                    return Ok(0);
+                }
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Reads until `buf` is full or the stream ends.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
 /// Restores an archive into the roots of `paths`, verifying it as it streams.
 pub fn unpack(
     file: File,
@@ -533,17 +752,16 @@ pub fn unpack(
     // Recorded size plus a little slack: a bomb stops here, not when the disk is full.
     let budget = expected.unpacked_bytes + expected.unpacked_bytes / 100 + (1 << 20);
     let mut ex = Extractor::new(paths, budget);
-    let mut archive = tar::Archive::new(BufReader::with_capacity(IO_BUFFER, decoder));
+    let mut archive = tar::Archive::new(Decoded::spawn(decoder));
     let result = ex.run(&mut archive).and_then(|()| {
         // Read what follows the end-of-archive blocks, so the codec checks its trailer
-        // (zstd's frame checksum) and every byte of the file passes through the hash.
-        let mut decoder = archive.into_inner();
-        io::copy(&mut (&mut decoder).take(1 << 20), &mut io::sink())
+        // (zstd's frame checksum); the decoding thread hashes every byte of the file.
+        let mut rest = archive.into_inner();
+        io::copy(&mut (&mut rest).take(1 << 20), &mut io::sink())
             .map_err(|e| UnpackError::damaged(format!("archive is corrupt: {e}")))?;
-        let mut raw = decoder.into_inner().into_inner();
-        io::copy(&mut raw, &mut io::sink())
+        let digest = rest
+            .finish()
             .map_err(|e| UnpackError::damaged(format!("archive unreadable: {e}")))?;
-        let digest = hex(&raw.into_inner().hasher.finalize());
         if digest == expected.digest {
             Ok(())
         } else {
@@ -553,13 +771,17 @@ pub fn unpack(
             )))
         }
     });
-    match result {
+    // Every queued write ends (or is dropped, after a failure) before directories get their
+    // final modes or anything is cleaned up.
+    // The coordinator's error wins: a damaged archive must be reported as such.
+    let (written, worker_error) = ex.writers.finish(result.is_err());
+    match result.and_then(|()| worker_error.map_or(Ok(()), Err)) {
         Ok(()) => {
             ex.finish_dirs();
             Ok(ex.report)
         }
         Err(e) => {
-            ex.clean_up();
+            ex.clean_up(&written);
             Err(e)
         }
     }
@@ -579,6 +801,17 @@ struct Extractor<'a> {
     /// own children from being written).
     dirs: Vec<(PathBuf, u32, u64)>,
     buf: Vec<u8>,
+    /// Writes small files' contents; they record what they create themselves.
+    writers: Writers,
+    /// Paths handed to `writers` since the last flush (they may not exist yet).
+    pending: HashSet<PathBuf>,
+    /// Directories this restore created, and (hashes of) every path it put anything at: a
+    /// name in a fresh directory that is not in `made` does not exist, so it needs no `lstat`
+    /// before it is created (a restore into an empty directory then costs one syscall per
+    /// member). `made` only ever errs towards "maybe there" (a hash collision, a path since
+    /// removed), which costs an `lstat`, never a wrong answer; hashes keep it small.
+    fresh: HashSet<PathBuf>,
+    made: HashSet<u64>,
 }
 
 impl<'a> Extractor<'a> {
@@ -592,7 +825,48 @@ impl<'a> Extractor<'a> {
             our_links: HashSet::new(),
             dirs: Vec::new(),
             buf: vec![0; IO_BUFFER],
+            writers: Writers::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            ),
+            pending: HashSet::new(),
+            fresh: HashSet::new(),
+            made: HashSet::new(),
         }
+    }
+
+    /// Whether nothing can be at `path`: its parent is a directory this restore created
+    /// and nothing was put at `path` since.
+    fn surely_absent(&self, path: &Path) -> bool {
+        path.parent().is_some_and(|p| self.fresh.contains(p))
+            && !self.made.contains(&path_hash(path))
+    }
+
+    fn mark_made(&mut self, path: &Path) {
+        self.made.insert(path_hash(path));
+    }
+
+    /// Waits for the queued writes when one of them is for `path`: it may not exist yet,
+    /// so looking at or changing `path` now would race with the worker.
+    fn settle(&mut self, path: &Path) -> Result<(), UnpackError> {
+        if self.pending.contains(path) {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the queued writes when one of them is at or below `dir`, before `dir` is
+    /// removed: a worker must never open a path whose parent is gone or became a symlink.
+    fn settle_tree(&mut self, dir: &Path) -> Result<(), UnpackError> {
+        if self.pending.iter().any(|p| p.starts_with(dir)) {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), UnpackError> {
+        self.writers.flush()?;
+        self.pending.clear();
+        Ok(())
     }
 
     fn run<R: Read>(&mut self, archive: &mut tar::Archive<R>) -> Result<(), UnpackError> {
@@ -629,7 +903,11 @@ impl<'a> Extractor<'a> {
                             self.budget
                         )));
                     }
-                    self.write_file(&mut entry, &target, mode, mtime, size)?;
+                    if size <= SMALL_FILE {
+                        self.queue_file(&mut entry, target, mode, mtime, size)?;
+                    } else {
+                        self.write_file(&mut entry, &target, mode, mtime, size)?;
+                    }
                 }
                 EntryType::Symlink => {
                     let link = entry
@@ -727,6 +1005,14 @@ impl<'a> Extractor<'a> {
             if self.verified.contains(&dir) {
                 continue;
             }
+            if self.surely_absent(&dir) {
+                self.create_dir(&dir)?;
+                self.verified.insert(dir.clone());
+                continue;
+            }
+            // A queued file here (the archive has `a` as a file, then `a/b`) must exist
+            // before it is replaced by a directory.
+            self.settle(&dir)?;
             match fs::symlink_metadata(&dir) {
                 Ok(m) if m.is_dir() => {}
                 Ok(_) if self.our_links.contains(&dir) => {
@@ -751,15 +1037,23 @@ impl<'a> Extractor<'a> {
     fn create_dir(&mut self, dir: &Path) -> Result<(), UnpackError> {
         fs::create_dir(dir).map_err(|e| local(dir, e))?;
         self.created.push(dir.to_path_buf());
+        self.fresh.insert(dir.to_path_buf());
+        self.mark_made(dir);
         Ok(())
     }
 
-    /// Removes whatever non-directory is at `path` (never following it).
+    /// Removes whatever is at `path` (never following it).
     fn clear(&mut self, path: &Path) -> Result<(), UnpackError> {
+        self.settle(path)?;
         match fs::symlink_metadata(path) {
             Ok(m) if m.is_dir() => {
+                self.settle_tree(path)?;
                 fs::remove_dir_all(path).map_err(|e| local(path, e))?;
                 self.verified.retain(|d| !d.starts_with(path));
+                self.fresh.retain(|d| !d.starts_with(path));
+                // The directory is gone: its final mode and mtime must not land on whatever
+                // takes its place (a symlink to somewhere else).
+                self.dirs.retain(|(d, _, _)| !d.starts_with(path));
             }
             Ok(_) => fs::remove_file(path).map_err(|e| local(path, e))?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -770,7 +1064,13 @@ impl<'a> Extractor<'a> {
     }
 
     fn make_dir(&mut self, path: &Path, mode: u32, mtime: u64) -> Result<(), UnpackError> {
-        match fs::symlink_metadata(path) {
+        self.settle(path)?;
+        let found = if self.surely_absent(path) {
+            Err(io::ErrorKind::NotFound.into())
+        } else {
+            fs::symlink_metadata(path)
+        };
+        match found {
             Ok(m) if m.is_dir() => {}
             Ok(_) => {
                 self.clear(path)?;
@@ -784,6 +1084,51 @@ impl<'a> Extractor<'a> {
         Ok(())
     }
 
+    /// Reads a small file's content and queues it for a worker, once nothing is in its way.
+    fn queue_file(
+        &mut self,
+        data: &mut impl Read,
+        path: PathBuf,
+        mode: u32,
+        mtime: u64,
+        size: u64,
+    ) -> Result<(), UnpackError> {
+        self.settle(&path)?;
+        if !self.surely_absent(&path) {
+            match fs::symlink_metadata(&path) {
+                Ok(_) => self.clear(&path)?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(local(&path, e)),
+            }
+        }
+        let mut content = Vec::with_capacity(size as usize);
+        data.read_to_end(&mut content).map_err(|e| {
+            UnpackError::damaged(format!("archive is corrupt at {}: {e}", path.display()))
+        })?;
+        if content.len() as u64 != size {
+            return Err(UnpackError::damaged(format!(
+                "archive is truncated at {}",
+                path.display()
+            )));
+        }
+        // Bounds `pending` (and so the cost of `settle_tree`): an occasional wait for the
+        // writers, one per PENDING_MAX files.
+        if self.pending.len() >= PENDING_MAX {
+            self.flush()?;
+        }
+        self.mark_made(&path);
+        self.pending.insert(path.clone());
+        self.writers.submit(Job {
+            path,
+            data: content,
+            mode,
+            mtime,
+        })?;
+        self.report.files += 1;
+        self.report.bytes += size;
+        Ok(())
+    }
+
     fn write_file(
         &mut self,
         data: &mut impl Read,
@@ -792,6 +1137,7 @@ impl<'a> Extractor<'a> {
         mtime: u64,
         size: u64,
     ) -> Result<(), UnpackError> {
+        self.settle(path)?;
         let open = || {
             OpenOptions::new()
                 .write(true)
@@ -809,6 +1155,7 @@ impl<'a> Extractor<'a> {
             Err(e) => return Err(local(path, e)),
         };
         self.created.push(path.to_path_buf());
+        self.mark_made(path);
         // Read errors are the archive's fault, write errors (a full disk) are ours.
         let mut written = 0u64;
         loop {
@@ -837,6 +1184,7 @@ impl<'a> Extractor<'a> {
     }
 
     fn make_symlink(&mut self, path: &Path, target: &[u8], mtime: u64) -> Result<(), UnpackError> {
+        self.settle(path)?;
         let target = Path::new(std::ffi::OsStr::from_bytes(target));
         let link = || std::os::unix::fs::symlink(target, path);
         match link() {
@@ -848,6 +1196,7 @@ impl<'a> Extractor<'a> {
             Err(e) => return Err(local(path, e)),
         }
         self.created.push(path.to_path_buf());
+        self.mark_made(path);
         self.our_links.insert(path.to_path_buf());
         let mtime = filetime::FileTime::from_unix_time(mtime as i64, 0);
         // Best effort: not every file system keeps symlink times.
@@ -856,18 +1205,38 @@ impl<'a> Extractor<'a> {
         Ok(())
     }
 
-    /// Applies directory modes and mtimes, deepest first, once every child is in place.
+    /// Applies directory modes and mtimes once every child is in place (and every write has
+    /// ended), in parallel: neither changes the parent directory. Each directory is opened
+    /// without following a symlink, so a mode never lands outside the restore.
     fn finish_dirs(&mut self) {
-        for (path, mode, mtime) in self.dirs.iter().rev() {
-            let _ = fs::set_permissions(path, fs::Permissions::from_mode(*mode));
+        use rayon::prelude::*;
+        self.dirs.par_iter().for_each(|(path, mode, mtime)| {
             let t = filetime::FileTime::from_unix_time(*mtime as i64, 0);
-            let _ = filetime::set_file_mtime(path, t);
-        }
+            let perm = fs::Permissions::from_mode(*mode);
+            match File::options()
+                .read(true)
+                .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(path)
+            {
+                Ok(dir) => {
+                    let _ = dir.set_permissions(perm);
+                    let _ = filetime::set_file_handle_times(&dir, None, Some(t));
+                }
+                // An existing directory we may not read (mode 0): by path, still never
+                // through a symlink.
+                Err(_) if fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) => {
+                    let _ = fs::set_permissions(path, perm);
+                    let _ = filetime::set_file_mtime(path, t);
+                }
+                Err(_) => {}
+            }
+        });
     }
 
-    /// Removes what this restore created, newest first; directories only when empty.
-    fn clean_up(&mut self) {
-        for path in self.created.iter().rev() {
+    /// Removes what this restore created: the files the workers wrote (`written`), then
+    /// what the coordinator made, newest first; directories only when empty.
+    fn clean_up(&mut self, written: &[PathBuf]) {
+        for path in written.iter().chain(self.created.iter().rev()) {
             match fs::symlink_metadata(path) {
                 Ok(m) if m.is_dir() => {
                     let _ = fs::remove_dir(path);
@@ -879,6 +1248,16 @@ impl<'a> Extractor<'a> {
             }
         }
     }
+}
+
+/// Most paths queued to the writers between two flushes.
+const PENDING_MAX: usize = 4096;
+
+fn path_hash(path: &Path) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    path.as_os_str().as_bytes().hash(&mut h);
+    h.finish()
 }
 
 fn local(path: &Path, source: io::Error) -> UnpackError {

@@ -14,6 +14,7 @@ pub mod gc;
 pub mod index;
 pub mod layout;
 pub mod remote;
+mod writers;
 
 use std::fs::{self, File};
 use std::io::{self, Read};

@@ -250,6 +250,144 @@ fn a_file_replacing_an_earlier_symlink_never_writes_through_it() {
         .is_symlink());
 }
 
+/// Enough small files under `dir` that the restore queues them to its writer threads in
+/// several batches, so later members meet writes that may still be pending.
+fn many_files(dir: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    (0..200)
+        .map(|i| {
+            (
+                format!("0/{dir}/f{i}").into_bytes(),
+                format!("content {i}").into_bytes(),
+            )
+        })
+        .collect()
+}
+
+fn with_files<'a>(
+    files: &'a [(Vec<u8>, Vec<u8>)],
+    mut members: Vec<(&'a [u8], Kind<'a>)>,
+    rest: Vec<(&'a [u8], Kind<'a>)>,
+) -> Vec<u8> {
+    members.extend(
+        files
+            .iter()
+            .map(|(n, d)| (n.as_slice(), Kind::File(d.as_slice()))),
+    );
+    members.extend(rest);
+    raw_tar(&members)
+}
+
+#[test]
+fn a_file_then_a_symlink_at_the_same_path_leaves_the_symlink() {
+    // The file may still be queued for a writer thread when the symlink member comes: the
+    // restore must let the write finish before it replaces the file, as tar would.
+    let env = setup();
+    let victim = env.root.join("outside/victim");
+    let files = many_files("dep");
+    let tar = with_files(
+        &files,
+        vec![(b"0/dep/", Kind::Dir)],
+        vec![(
+            b"0/dep/f199",
+            Kind::Symlink(victim.to_str().unwrap().as_bytes()),
+        )],
+    );
+    plant(&env, &tar, 100_000);
+    env.cmd()
+        .args(["restore", "--key", "k", "--path", "dep"])
+        .assert()
+        .success();
+    assert_outside_untouched(&env);
+    assert!(fs::symlink_metadata(env.ws.join("dep/f199"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(env.read("dep/f0"), "content 0");
+    assert_eq!(env.read("dep/f198"), "content 198");
+}
+
+#[test]
+fn a_repeated_file_member_keeps_the_last_content() {
+    let env = setup();
+    let files = many_files("dep");
+    let tar = with_files(
+        &files,
+        vec![(b"0/dep/x", Kind::File(b"first"))],
+        vec![(b"0/dep/x", Kind::File(b"second"))],
+    );
+    plant(&env, &tar, 100_000);
+    env.restore("k", &["dep"], &[]);
+    assert_eq!(env.read("dep/x"), "second");
+}
+
+#[test]
+fn a_file_then_a_directory_at_the_same_path_becomes_the_directory() {
+    let env = setup();
+    let files = many_files("dep");
+    let tar = with_files(
+        &files,
+        vec![(b"0/dep/a", Kind::File(b"a file first"))],
+        vec![(b"0/dep/a/b", Kind::File(b"inside"))],
+    );
+    plant(&env, &tar, 100_000);
+    env.restore("k", &["dep"], &[]);
+    assert_eq!(env.read("dep/a/b"), "inside");
+    assert_eq!(env.read("dep/f7"), "content 7");
+}
+
+#[test]
+fn a_directory_replaced_by_a_symlink_gets_no_late_writes_and_no_mode() {
+    // Writes into dep/d may be pending when dep/d becomes a symlink to `outside`: they must
+    // land (and then go with the directory) before the symlink exists, and the directory's
+    // recorded mode (0644 here) must not be applied through the symlink at the end.
+    use std::os::unix::fs::PermissionsExt;
+    let env = setup();
+    let outside = env.root.join("outside");
+    let mode_before = fs::metadata(&outside).unwrap().permissions().mode();
+    let files = many_files("dep/d");
+    let tar = with_files(
+        &files,
+        vec![(b"0/dep/", Kind::Dir), (b"0/dep/d/", Kind::Dir)],
+        vec![(
+            b"0/dep/d",
+            Kind::Symlink(outside.to_str().unwrap().as_bytes()),
+        )],
+    );
+    plant(&env, &tar, 100_000);
+    env.cmd()
+        .args(["restore", "--key", "k", "--path", "dep"])
+        .assert()
+        .success();
+    assert_outside_untouched(&env);
+    assert_eq!(
+        fs::metadata(&outside).unwrap().permissions().mode(),
+        mode_before,
+        "no directory mode applied through the symlink"
+    );
+    assert!(fs::symlink_metadata(env.ws.join("dep/d"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+
+    // And a member below it afterwards is refused, removing everything written.
+    let env = setup();
+    let outside = env.root.join("outside");
+    let tar = with_files(
+        &files,
+        vec![(b"0/dep/", Kind::Dir), (b"0/dep/d/", Kind::Dir)],
+        vec![
+            (
+                b"0/dep/d",
+                Kind::Symlink(outside.to_str().unwrap().as_bytes()),
+            ),
+            (b"0/dep/d/pwned", Kind::File(b"x")),
+        ],
+    );
+    plant(&env, &tar, 100_000);
+    assert_refused(&env, "would be written through the symlink");
+    assert!(!env.exists("dep/d"));
+}
+
 #[test]
 fn a_symlink_that_was_in_the_workspace_is_replaced_not_followed() {
     // Not the archive's doing: a job left `dep` pointing elsewhere. The restore puts a real
