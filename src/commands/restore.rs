@@ -283,6 +283,23 @@ fn extract(
             return damaged(store, why);
         }
     };
+    // With signing on, the row is trusted but the file might have been swapped behind it:
+    // check the whole archive before a single byte is written (one extra read, from the
+    // page cache; without signing the digest is checked as the archive streams).
+    if Signer::from_env().is_some() {
+        use std::io::Seek as _;
+        let checked = crate::store::sha256_of(&file).and_then(|d| (&file).rewind().map(|()| d));
+        match checked {
+            Ok(d) if d == entry.digest => {}
+            Ok(d) => {
+                return damaged(
+                    store,
+                    format!("archive digest {d} does not match the signed index row"),
+                )
+            }
+            Err(e) => return damaged(store, format!("its archive is unreadable ({e})")),
+        }
+    }
     let Some(compression) = Compression::from_name(&entry.compression) else {
         return damaged(
             store,

@@ -360,7 +360,12 @@ impl<W: Write> Packer<'_, W> {
 
     /// Adds `path` (stored as `<index>/<rel>`) and, for a directory, everything below it.
     fn add_tree(&mut self, index: usize, path: &Path, rel: &Path) -> io::Result<()> {
-        let mut walk = WalkDir::new(path).sort_by_file_name().into_iter();
+        // A path line that names a symlink stores the link, as tar does: walkdir would
+        // otherwise follow a root link and store `name` (link) plus `name/…` (its target).
+        let mut walk = WalkDir::new(path)
+            .follow_root_links(false)
+            .sort_by_file_name()
+            .into_iter();
         while let Some(item) = walk.next() {
             let entry = item.map_err(walk_error)?;
             if entry.depth() > 0 && self.paths.is_excluded(entry.path()) {
@@ -895,8 +900,15 @@ impl<'a> Extractor<'a> {
             match kind {
                 EntryType::Directory => self.make_dir(&target, mode, mtime)?,
                 EntryType::Regular | EntryType::Continuous => {
-                    let size = entry.header().size().map_err(corrupt)?;
-                    if self.report.bytes + size > self.budget {
+                    // The size the data really has: a pax `size` record overrides the header
+                    // field, and the reader follows the record.
+                    let size = entry.size();
+                    if self
+                        .report
+                        .bytes
+                        .checked_add(size)
+                        .is_none_or(|total| total > self.budget)
+                    {
                         return Err(UnpackError::damaged(format!(
                             "member '{shown}' would take the restore past the recorded size ({} bytes); \
                              stopped as a decompression bomb",
@@ -989,6 +1001,17 @@ impl<'a> Extractor<'a> {
         shown: &str,
     ) -> Result<(), UnpackError> {
         let parent = target.parent().expect("a target is below its base");
+        if let Some(link) = target
+            .ancestors()
+            .skip(1)
+            .find(|a| self.our_links.contains(*a))
+        {
+            return Err(UnpackError::damaged(format!(
+                "hostile member '{shown}': it would be written through the symlink {} that the \
+                 archive made",
+                link.display()
+            )));
+        }
         if self.verified.contains(parent) {
             return Ok(());
         }
@@ -1184,6 +1207,16 @@ impl<'a> Extractor<'a> {
     }
 
     fn make_symlink(&mut self, path: &Path, target: &[u8], mtime: u64) -> Result<(), UnpackError> {
+        // Members of another path line are written below its base; a link at (or above) that
+        // base would send them elsewhere. (`--path a` with `--path 'a/b/*'`: a symlink
+        // member `0/a/b` must not redirect line 1.)
+        if let Some(root) = self.paths.roots.iter().find(|r| r.base.starts_with(path)) {
+            return Err(UnpackError::damaged(format!(
+                "hostile member: a symlink at {} would redirect the path '{}'",
+                path.display(),
+                root.spec
+            )));
+        }
         self.settle(path)?;
         let target = Path::new(std::ffi::OsStr::from_bytes(target));
         let link = || std::os::unix::fs::symlink(target, path);

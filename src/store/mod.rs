@@ -248,7 +248,7 @@ impl Store {
         for e in entries {
             let problem = match self.open(&e.archive) {
                 Err(err) => Some(format!("archive unreadable: {err}")),
-                Ok(file) => match sha256_of(file) {
+                Ok(file) => match sha256_of(&file) {
                     Err(err) => Some(format!("archive unreadable: {err}")),
                     Ok(d) if d != e.digest => Some(format!(
                         "digest {d} does not match the index ({})",
@@ -312,7 +312,8 @@ fn younger_than(path: &Path, age: Duration) -> bool {
     })
 }
 
-fn sha256_of(mut file: File) -> io::Result<String> {
+/// SHA-256 of a whole file from its current position, hex.
+pub fn sha256_of(mut file: &File) -> io::Result<String> {
     use sha2::Digest as _;
     let mut hasher = sha2::Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];

@@ -500,3 +500,87 @@ fn keys_and_repos_never_become_file_names() {
     assert_eq!(env.archives().len(), 6);
     assert!(!Path::new(&env.root.join("etc")).exists());
 }
+
+/// Overlapping path lines: a symlink member of line 0 at line 1's base would redirect every
+/// member of line 1 outside the workspace.
+#[test]
+fn a_symlink_at_another_path_lines_base_is_refused() {
+    let env = TestEnv::new();
+    env.write("a/b/x/legit", "legit");
+    env.save("k", &["a", "a/b/*"]);
+    env.rm("a");
+    fs::create_dir_all(env.root.join("outside")).unwrap();
+    fs::write(env.root.join("outside/victim"), "original").unwrap();
+    let outside = env.root.join("outside");
+    plant(
+        &env,
+        &raw_tar(&[
+            (b"0/a/", Kind::Dir),
+            (
+                b"0/a/b",
+                Kind::Symlink(outside.to_str().unwrap().as_bytes()),
+            ),
+            (b"1/victim", Kind::File(b"overwritten")),
+        ]),
+        100,
+    );
+    let out = env
+        .cmd()
+        .args([
+            "--json", "restore", "--key", "k", "--path", "a", "--path", "a/b/*",
+        ])
+        .assert()
+        .success();
+    let err = stderr_of(out.get_output());
+    assert_eq!(
+        json_of(&out.get_output().stdout)["cache_hit"],
+        serde_json::Value::Null,
+        "{err}"
+    );
+    assert!(err.contains("would redirect the path 'a/b/*'"), "{err}");
+    assert_outside_untouched(&env);
+}
+
+/// A pax `size` record overrides the header's size field; the byte budget must follow it.
+#[test]
+fn a_pax_size_record_cannot_sneak_past_the_budget() {
+    let env = setup();
+    let mut builder = tar::Builder::new(Vec::new());
+    let record = b"19 size=1000000000\n";
+    let mut pax = tar::Header::new_ustar();
+    pax.set_entry_type(tar::EntryType::XHeader);
+    pax.set_path("PaxHeaders/bomb").unwrap();
+    pax.set_size(record.len() as u64);
+    pax.set_cksum();
+    builder.append(&pax, &record[..]).unwrap();
+    let mut h = tar::Header::new_ustar();
+    h.set_path("0/dep/bomb").unwrap();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(0);
+    h.set_mode(0o644);
+    h.set_cksum();
+    builder.append(&h, &[][..]).unwrap();
+    let mut tar = builder.into_inner().unwrap();
+    tar.extend(std::iter::repeat_n(0u8, 1 << 20));
+    plant(&env, &tar, 1000);
+    assert_refused(&env, "decompression bomb");
+    assert!(!env.exists("dep/bomb"));
+}
+
+/// A path line that names a symlink stores the link itself, as tar does, and restores it.
+#[test]
+fn a_symlinked_path_is_saved_and_restored_as_a_symlink() {
+    let env = TestEnv::new();
+    env.write("real/pkg/index.js", "x");
+    std::os::unix::fs::symlink("real", env.ws.join("dep")).unwrap();
+    let doc = env.save("k", &["dep"]);
+    assert_eq!(doc["file_count"], 1, "only the link: {doc}");
+    env.rm("dep");
+    let doc = env.restore("k", &["dep"], &[]);
+    assert_eq!(doc["cache_hit"], true);
+    assert_eq!(
+        fs::read_link(env.ws.join("dep")).unwrap(),
+        Path::new("real")
+    );
+    assert_eq!(env.read("dep/pkg/index.js"), "x");
+}

@@ -188,3 +188,36 @@ fn read_only_restores_work_on_a_read_only_mount() {
     );
     assert_eq!(env.read("dep/v"), "v");
 }
+
+/// With signing on, an archive swapped behind a signed row is refused before anything is
+/// written: the files already in the workspace stay as they were.
+#[test]
+fn a_swapped_archive_behind_a_signed_row_writes_nothing() {
+    let env = TestEnv::new();
+    env.write("dep/keep", "saved");
+    env.cmd()
+        .env("WIT_CACHE_SIGNING_KEY", KEY)
+        .args(["save", "--key", "k", "--path", "dep"])
+        .assert()
+        .success();
+    env.write("dep/keep", "mine, edited after the save");
+    let evil = crate::hostile::raw_tar(&[(b"0/dep/keep", crate::hostile::Kind::File(b"evil"))]);
+    let archive = env.archives().remove(0);
+    fs::write(&archive, zstd::encode_all(evil.as_slice(), 3).unwrap()).unwrap();
+    let out = env
+        .cmd()
+        .env("WIT_CACHE_SIGNING_KEY", KEY)
+        .args(["--json", "restore", "--key", "k", "--path", "dep"])
+        .assert()
+        .success();
+    assert_eq!(
+        json_of(&out.get_output().stdout)["cache_hit"],
+        serde_json::Value::Null
+    );
+    assert!(
+        stderr_of(out.get_output()).contains("does not match the signed index row"),
+        "{}",
+        stderr_of(out.get_output())
+    );
+    assert_eq!(env.read("dep/keep"), "mine, edited after the save");
+}
