@@ -7,12 +7,31 @@
 use std::io::{self, IsTerminal, Write};
 
 use crate::cli::{ColorChoice, GlobalArgs};
+use crate::store::archive::Progress;
 
 pub struct Printer {
     json: bool,
     quiet: bool,
     verbose: u8,
     color: bool,
+}
+
+/// Below this many bytes a save or restore is over too soon for a bar to help.
+const BAR_THRESHOLD: u64 = 8 << 20;
+
+/// Draws a progress bar from a [`Progress`] counter until dropped.
+pub struct ProgressGuard {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for ProgressGuard {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Printer {
@@ -25,12 +44,66 @@ impl Printer {
                     && io::stderr().is_terminal()
             }
         };
+        let bars = !args.json && !args.quiet && io::stderr().is_terminal();
         Self {
             json: args.json,
             quiet: args.quiet,
             verbose: args.verbose,
             color,
+            bars,
         }
+    }
+
+    /// A progress bar for `what`, fed by `counter` (of `total` bytes when known), drawn on
+    /// stderr once the work is big enough to be worth watching; it goes away when the guard
+    /// is dropped. Nothing at all when nobody is watching.
+    pub fn progress(
+        &self,
+        what: &str,
+        total: Option<u64>,
+        counter: &Progress,
+    ) -> Option<ProgressGuard> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        // Only for a person watching: stderr is a terminal, no `--json`, no `-q`.
+        if self.json || self.quiet || !io::stderr().is_terminal() {
+            return None;
+        }
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (flag, counter, what) = (stop.clone(), counter.clone(), what.to_string());
+        let thread = std::thread::spawn(move || {
+            let mut bar: Option<indicatif::ProgressBar> = None;
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                let done = counter.get();
+                if bar.is_none() && total.unwrap_or(done).max(done) >= BAR_THRESHOLD {
+                    let style = match total {
+                        Some(_) => "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+                        None => "{spinner} {msg} {bytes} read ({bytes_per_sec})",
+                    };
+                    let b = indicatif::ProgressBar::with_draw_target(
+                        total,
+                        indicatif::ProgressDrawTarget::stderr(),
+                    )
+                    .with_style(
+                        indicatif::ProgressStyle::with_template(style)
+                            .expect("the templates above are valid")
+                            .progress_chars("=> "),
+                    )
+                    .with_message(what.clone());
+                    bar = Some(b);
+                }
+                if let Some(b) = &bar {
+                    b.set_position(done);
+                }
+            }
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+        });
+        Some(ProgressGuard {
+            stop,
+            thread: Some(thread),
+        })
     }
 
     /// Whether `--json` was given: commands then build a document instead of prose.

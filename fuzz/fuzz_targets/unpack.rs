@@ -27,7 +27,12 @@ fuzz_target!(|data: &[u8]| {
     let lines = vec!["dep".to_string(), "pkgs/*/dist".to_string(), "../outside/victim".to_string()];
     let paths = CachePaths::parse(&lines, &ws, None).expect("valid path lines");
     let digest = wit_cache::keys::hex(&sha2::Sha256::digest(data));
-    let expected = Expected { compression: Compression::None, digest: &digest, unpacked_bytes: 1 << 20 };
+    let expected = Expected {
+        compression: Compression::None,
+        digest: &digest,
+        unpacked_bytes: 1 << 20,
+        progress: Default::default(),
+    };
     let _ = unpack(File::open(&archive).expect("open"), &expected, &paths);
 
     // The only writable places: the workspace, and the one file the third path line names.

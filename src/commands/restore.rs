@@ -310,8 +310,16 @@ fn extract(
         compression,
         digest: &entry.digest,
         unpacked_bytes: entry.unpacked_bytes,
+        progress: archive::Progress::default(),
     };
-    match archive::unpack(file, &expected, paths) {
+    let bar = printer.progress(
+        &format!("Restoring {}", entry.key),
+        Some(entry.size_bytes),
+        &expected.progress,
+    );
+    let unpacked = archive::unpack(file, &expected, paths);
+    drop(bar);
+    match unpacked {
         Ok(report) => Extraction::Restored(report.files),
         Err(UnpackError::Damaged(why)) => damaged(
             store,

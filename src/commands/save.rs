@@ -87,16 +87,20 @@ pub fn save(
         .create_temp()
         .with_context(|| format!("cannot create a temp file in {}", store.root().display()))?;
     let file = temp.reopen().context("cannot reopen the temp archive")?;
+    let progress = archive::Progress::default();
+    let bar = printer.progress(&format!("Saving {}", key.as_str()), None, &progress);
     let packed = archive::pack(
         &paths,
         file,
         args.codec.compression,
         args.codec.level,
+        &progress,
         &mut |w| {
             printer.warn(&w);
         },
-    )
-    .map_err(|e| save_error(&e, &store))?;
+    );
+    drop(bar);
+    let packed = packed.map_err(|e| save_error(&e, &store))?;
     if packed.members == 0 {
         printer.warn("nothing to save: none of the paths exist; no cache entry was created");
         return Ok(report(false, false, 0, 0, 0));

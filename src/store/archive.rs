@@ -170,6 +170,7 @@ pub fn pack(
     file: File,
     codec: Compression,
     level: Option<i32>,
+    progress: &Progress,
     warn: &mut dyn FnMut(String),
 ) -> io::Result<Packed> {
     let sink = HashingWriter {
@@ -182,6 +183,7 @@ pub fn pack(
     let mut packer = Packer {
         builder: tar::Builder::new(encoder),
         paths,
+        progress,
         stats: Packed::default(),
         warn,
     };
@@ -291,6 +293,7 @@ impl Drop for Writeback {
 struct Packer<'a, W: Write> {
     builder: tar::Builder<W>,
     paths: &'a CachePaths,
+    progress: &'a Progress,
     stats: Packed,
     warn: &'a mut dyn FnMut(String),
 }
@@ -413,6 +416,7 @@ impl<W: Write> Packer<'_, W> {
                 short: false,
             };
             append(&mut self.builder, &mut header, &name, None, &mut data)?;
+            self.progress.add(meta.len());
             if data.short {
                 (self.warn)(format!(
                     "{} shrank while it was archived; its tail was stored as zeros",
@@ -558,6 +562,21 @@ impl UnpackError {
     }
 }
 
+/// Bytes processed so far, shared with whoever draws a progress bar (the store never
+/// prints). Save counts file bytes read, restore counts archive bytes read.
+#[derive(Debug, Clone, Default)]
+pub struct Progress(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl Progress {
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// What a restore wrote.
 #[derive(Debug, Default)]
 pub struct Unpacked {
@@ -570,18 +589,22 @@ pub struct Expected<'a> {
     pub compression: Compression,
     pub digest: &'a str,
     pub unpacked_bytes: u64,
+    /// Counts the archive bytes read.
+    pub progress: Progress,
 }
 
-/// A reader that hashes everything read through it.
+/// A reader that hashes and counts everything read through it.
 struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
+    progress: Progress,
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
+        self.progress.add(n as u64);
         Ok(n)
     }
 }
@@ -750,6 +773,7 @@ pub fn unpack(
         HashingReader {
             inner: file,
             hasher: Sha256::new(),
+            progress: expected.progress.clone(),
         },
     );
     let decoder = Decoder::new(raw, expected.compression)

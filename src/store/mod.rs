@@ -399,6 +399,7 @@ mod tests {
             temp.reopen().unwrap(),
             Compression::Zstd,
             None,
+            &archive::Progress::default(),
             &mut |_| {},
         )
         .unwrap();
@@ -433,8 +434,14 @@ mod tests {
             compression: Compression::Zstd,
             digest: &entry.digest,
             unpacked_bytes: entry.unpacked_bytes,
+            progress: archive::Progress::default(),
         };
         archive::unpack(reader, &expected, &paths).unwrap();
+        assert_eq!(
+            expected.progress.get(),
+            entry.size_bytes,
+            "every archive byte was counted"
+        );
         assert_eq!(fs::read_to_string(ws.join("dep/file")).unwrap(), "content");
     }
 }
