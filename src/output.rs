@@ -44,13 +44,11 @@ impl Printer {
                     && io::stderr().is_terminal()
             }
         };
-        let bars = !args.json && !args.quiet && io::stderr().is_terminal();
         Self {
             json: args.json,
             quiet: args.quiet,
             verbose: args.verbose,
             color,
-            bars,
         }
     }
 
