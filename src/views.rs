@@ -10,6 +10,11 @@ use crate::store::{Entry, Removed, Store};
 
 /// One entry as `list` and `show` print it.
 pub fn entry(store: &Store, e: &Entry) -> Value {
+    entry_at(e, json!(store.archive_path(e)))
+}
+
+/// One entry, with `archive` saying where its file is (a local path, an `s3://` URL).
+pub fn entry_at(e: &Entry, archive: Value) -> Value {
     json!({
         "id": e.id,
         "repo": e.repo,
@@ -22,7 +27,7 @@ pub fn entry(store: &Store, e: &Entry) -> Value {
         "unpacked_bytes": e.unpacked_bytes,
         "file_count": e.file_count,
         "digest": e.digest,
-        "archive": store.archive_path(e),
+        "archive": archive,
         "created_at": rfc3339(e.created_at),
         "last_accessed_at": rfc3339(e.last_accessed_at),
         "access_count": e.access_count,

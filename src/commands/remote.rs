@@ -325,26 +325,15 @@ fn remote_entries(
         .with_context(|| format!("cannot list the shared store {}", remote.url()))
 }
 
+/// An entry of the shared store as `list --json` shows it: the local document's fields, with
+/// the host-local ones (id, last access, uses) null.
 fn entry_json(url: &StoreUrl, e: &Entry) -> Value {
-    json!({
-        "id": null,
-        "repo": e.repo,
-        "key": e.key,
-        "scope": e.scope,
-        "version": e.version,
-        "paths": e.paths,
-        "compression": e.compression,
-        "size_bytes": e.size_bytes,
-        "unpacked_bytes": e.unpacked_bytes,
-        "file_count": e.file_count,
-        "digest": e.digest,
-        "archive": format!("s3://{}/{}", url.bucket, e.archive),
-        "created_at": clock::rfc3339(e.created_at),
-        "last_accessed_at": null,
-        "access_count": null,
-        "created_by_run": e.created_by_run,
-        "signed": e.signature.is_some(),
-    })
+    let mut doc = crate::views::entry_at(e, json!(format!("s3://{}/{}", url.bucket, e.archive)));
+    for host_local in ["id", "last_accessed_at", "access_count"] {
+        doc[host_local] = Value::Null;
+    }
+    doc["signed"] = json!(e.signature.is_some());
+    doc
 }
 
 /// `list --remote`: the entries of the shared store.
