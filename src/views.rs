@@ -10,11 +10,11 @@ use crate::store::{Entry, Removed, Store};
 
 /// One entry as `list` and `show` print it.
 pub fn entry(store: &Store, e: &Entry) -> Value {
-    entry_at(e, json!(store.archive_path(e)))
+    entry_at(e, &json!(store.archive_path(e)))
 }
 
 /// One entry, with `archive` saying where its file is (a local path, an `s3://` URL).
-pub fn entry_at(e: &Entry, archive: Value) -> Value {
+pub fn entry_at(e: &Entry, archive: &Value) -> Value {
     json!({
         "id": e.id,
         "repo": e.repo,

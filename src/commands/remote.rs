@@ -328,7 +328,7 @@ fn remote_entries(
 /// An entry of the shared store as `list --json` shows it: the local document's fields, with
 /// the host-local ones (id, last access, uses) null.
 fn entry_json(url: &StoreUrl, e: &Entry) -> Value {
-    let mut doc = crate::views::entry_at(e, json!(format!("s3://{}/{}", url.bucket, e.archive)));
+    let mut doc = crate::views::entry_at(e, &json!(format!("s3://{}/{}", url.bucket, e.archive)));
     for host_local in ["id", "last_accessed_at", "access_count"] {
         doc[host_local] = Value::Null;
     }
