@@ -107,17 +107,9 @@ pub fn hash_files(
     let hash = if files == 0 {
         String::new()
     } else {
-        hex(&total.finalize())
+        crate::keys::hex(&total.finalize())
     };
     Ok(HashResult { hash, files })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 /// A path the walk yielded as a file (by `lstat` or, when following links, by `stat`).

@@ -150,7 +150,14 @@ pub fn restore(
         });
         restored = match found {
             Some(entry) if args.lookup_only => Some((entry, 0)),
-            Some(entry) => match extract(store, &entry, &paths, !args.read_only, printer) {
+            Some(entry) => match extract(
+                store,
+                &entry,
+                &paths,
+                !args.read_only,
+                signer.is_some(),
+                printer,
+            ) {
                 Extraction::Restored(files) => Some((entry, files)),
                 Extraction::Vanished if attempt == 0 => continue,
                 Extraction::Vanished | Extraction::Failed => None,
@@ -239,12 +246,13 @@ enum Extraction {
 }
 
 /// Extracts one entry. A damaged entry is removed from the index unless `clean` is off
-/// (`--read-only`).
+/// (`--read-only`). `hash_first` checks the whole archive before writing (signing is on).
 fn extract(
     store: &mut Store,
     entry: &Entry,
     paths: &CachePaths,
     clean: bool,
+    hash_first: bool,
     printer: &Printer,
 ) -> Extraction {
     let fate = if clean {
@@ -286,7 +294,7 @@ fn extract(
     // With signing on, the row is trusted but the file might have been swapped behind it:
     // check the whole archive before a single byte is written (one extra read, from the
     // page cache; without signing the digest is checked as the archive streams).
-    if Signer::from_env().is_some() {
+    if hash_first {
         use std::io::Seek as _;
         let checked = crate::store::sha256_of(&file).and_then(|d| (&file).rewind().map(|()| d));
         match checked {
