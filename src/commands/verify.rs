@@ -14,14 +14,7 @@ use crate::store::Store;
 pub fn run(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let repo = config::repo(global)?;
     let mut store = Store::open(&config::cache_dir(global)?)?;
-    let total = store
-        .index
-        .list(&crate::store::Filter {
-            repo: repo.as_deref(),
-            ..Default::default()
-        })?
-        .len();
-    let damaged = store.verify(repo.as_deref())?;
+    let (total, damaged) = store.verify(repo.as_deref())?;
     for (e, why) in &damaged {
         printer.warn(&format!(
             "cache entry '{}' (id {}, repo {}) is damaged: {why}; removed",

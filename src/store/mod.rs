@@ -237,13 +237,15 @@ impl Store {
         Ok(removed)
     }
 
-    /// Re-hashes every archive (of `repo`, when given) against the index.
-    pub fn verify(&mut self, repo: Option<&str>) -> anyhow::Result<Vec<(Entry, String)>> {
+    /// Re-hashes every archive (of `repo`, when given) against the index; returns how many
+    /// were checked and the damaged ones (already removed), each with why.
+    pub fn verify(&mut self, repo: Option<&str>) -> anyhow::Result<(usize, Vec<(Entry, String)>)> {
         let entries = self.index.list(&Filter {
             repo,
             sort: Sort::Created,
             ..Filter::default()
         })?;
+        let checked = entries.len();
         let mut damaged = Vec::new();
         for e in entries {
             let problem = match self.open(&e.archive) {
@@ -263,7 +265,7 @@ impl Store {
         }
         let doomed: Vec<Entry> = damaged.iter().map(|(e, _)| e.clone()).collect();
         self.remove_entries(&doomed)?;
-        Ok(damaged)
+        Ok((checked, damaged))
     }
 }
 
