@@ -1025,19 +1025,21 @@ impl<'a> Extractor<'a> {
         shown: &str,
     ) -> Result<(), UnpackError> {
         let parent = target.parent().expect("a target is below its base");
+        if self.verified.contains(parent) {
+            return Ok(());
+        }
+        // Below a verified parent nothing can be a link of ours (making one over a directory
+        // clears it from `verified`), so only the slow path looks up the ancestors.
         if let Some(link) = target
             .ancestors()
             .skip(1)
-            .find(|a| self.our_links.contains(*a))
+            .find(|a| !self.our_links.is_empty() && self.our_links.contains(*a))
         {
             return Err(UnpackError::damaged(format!(
                 "hostile member '{shown}': it would be written through the symlink {} that the \
                  archive made",
                 link.display()
             )));
-        }
-        if self.verified.contains(parent) {
-            return Ok(());
         }
         if !self.verified.contains(&root.base) {
             fs::create_dir_all(&root.base).map_err(|e| local(&root.base, e))?;
