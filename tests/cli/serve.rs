@@ -48,11 +48,13 @@ impl Server {
         // Keeps draining stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                // Log first, then announce: a test that got the address may read the log.
+                log.lock().unwrap().push_str(&line);
+                log.lock().unwrap().push('\n');
                 if let Some(rest) = line.strip_prefix("Serving http://") {
                     let addr = rest.split_whitespace().next().unwrap_or_default();
                     let _ = tx.send(addr.to_string());
                 }
-                log.lock().unwrap().push_str(&(line + "\n"));
             }
         });
         let mut server = Self {
