@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::store::archive::Codec;
+
 const AFTER_HELP: &str = "\
 Exit codes: 0 success (a cache miss is a success), 1 error, 2 bad input, \
 3 cache miss with --fail-on-miss, 4 damaged entries found by verify.";
@@ -207,8 +209,8 @@ pub struct FallbackArgs {
 #[derive(Debug, Clone, Copy, Args)]
 pub struct CodecArgs {
     /// How to compress the archive
-    #[arg(long, value_enum, default_value_t = Compression::Zstd, value_name = "CODEC")]
-    pub compression: Compression,
+    #[arg(long, value_parser = codec_parser(), default_value = "zstd", value_name = "CODEC")]
+    pub compression: Codec,
 
     /// Compression level (zstd 1-19, default 3; gzip 1-9, default 6)
     #[arg(long, value_name = "N")]
@@ -254,11 +256,11 @@ pub struct SaveArgs {
     pub run_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Compression {
-    Zstd,
-    Gzip,
-    None,
+/// `--compression`: one of the codec table's names.
+fn codec_parser() -> impl clap::builder::TypedValueParser<Value = Codec> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(Codec::names())
+        .map(|name| Codec::from_name(&name).expect("clap passes only a listed codec name"))
 }
 
 #[derive(Debug, Args)]

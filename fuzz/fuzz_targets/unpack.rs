@@ -9,7 +9,7 @@ use std::fs::{self, File};
 
 use libfuzzer_sys::fuzz_target;
 use sha2::Digest as _;
-use wit_cache::cli::Compression;
+use wit_cache::store::archive::Codec;
 use wit_cache::paths::CachePaths;
 use wit_cache::store::archive::{unpack, Expected};
 
@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
     let paths = CachePaths::parse(&lines, &ws, None).expect("valid path lines");
     let digest = wit_cache::keys::hex(&sha2::Sha256::digest(data));
     let expected = Expected {
-        compression: Compression::None,
+        codec: Codec::None,
         digest: &digest,
         unpacked_bytes: 1 << 20,
         progress: Default::default(),

@@ -13,11 +13,12 @@ use std::time::Instant;
 use anyhow::Context as _;
 use serde_json::{json, Value};
 
-use crate::cli::{Compression, DeleteArgs, GcArgs, GlobalArgs, ListArgs, StatsArgs};
+use crate::cli::{DeleteArgs, GcArgs, GlobalArgs, ListArgs, StatsArgs};
 use crate::config;
 use crate::error::UsageError;
 use crate::keys::{self, Key};
 use crate::output::Printer;
+use crate::store::archive::Codec;
 use crate::store::gc::{self, Policy};
 use crate::store::index::{Identity, Inserted, NewEntry, RepoStats};
 use crate::store::remote::{self, Meta, Remote, RemoteEntry, StoreUrl, Uploaded};
@@ -150,7 +151,7 @@ fn download_into(
     accept: &mut dyn FnMut(&Entry) -> bool,
 ) -> anyhow::Result<Entry> {
     let m = &found.meta;
-    let codec = Compression::from_name(&m.compression)
+    let codec = Codec::from_name(&m.compression)
         .with_context(|| format!("unknown compression '{}'", m.compression))?;
     let temp = store
         .create_temp()

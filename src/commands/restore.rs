@@ -13,14 +13,14 @@ use std::time::Instant;
 use anyhow::Context as _;
 use serde_json::json;
 
-use crate::cli::{Compression, GlobalArgs, RestoreArgs};
+use crate::cli::{GlobalArgs, RestoreArgs};
 use crate::config;
 use crate::error::{usage, MissError, UsageError};
 use crate::keys::{self, Key};
 use crate::output::Printer;
 use crate::paths::CachePaths;
 use crate::signing::Signer;
-use crate::store::archive::{self, Expected, UnpackError};
+use crate::store::archive::{self, Codec, Expected, UnpackError};
 use crate::store::index::{Attempt, Outcome};
 use crate::store::{ArchiveBackend, Entry, Store};
 use crate::units::{count, human_duration, human_size};
@@ -308,14 +308,14 @@ fn extract(
             Err(e) => return damaged(store, format!("its archive is unreadable ({e})")),
         }
     }
-    let Some(compression) = Compression::from_name(&entry.compression) else {
+    let Some(compression) = Codec::from_name(&entry.compression) else {
         return damaged(
             store,
             format!("unknown compression '{}'", entry.compression),
         );
     };
     let expected = Expected {
-        compression,
+        codec: compression,
         digest: &entry.digest,
         unpacked_bytes: entry.unpacked_bytes,
         progress: archive::Progress::default(),

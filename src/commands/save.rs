@@ -6,13 +6,14 @@ use std::time::Instant;
 use anyhow::Context as _;
 use serde_json::json;
 
-use crate::cli::{Compression, GlobalArgs, SaveArgs};
+use crate::cli::{GlobalArgs, SaveArgs};
 use crate::config;
 use crate::error::usage;
 use crate::keys::{self, Key};
 use crate::output::Printer;
 use crate::paths::CachePaths;
 use crate::signing::{Signed, Signer};
+use crate::store::archive::Codec;
 use crate::store::index::{Identity, Inserted, NewEntry};
 use crate::store::{archive, ArchiveBackend, Store};
 use crate::units::{count, human_duration, human_size};
@@ -39,7 +40,9 @@ pub fn save(
     if lines.is_empty() {
         usage!("--path is empty: name at least one file, directory or glob to cache");
     }
-    check_level(args.codec.compression, args.codec.level)?;
+    if let Err(rule) = args.codec.compression.check_level(args.codec.level) {
+        usage!("{rule}");
+    }
     let workspace = config::workspace(global)?;
     let paths = CachePaths::parse(&lines, &workspace, config::home().as_deref())?;
     let version = keys::version_for(&lines);
@@ -182,23 +185,6 @@ pub fn save(
             super::remote::upload_saved(global, &store, &id, &new, args.overwrite, printer);
     }
     Ok(doc)
-}
-
-fn check_level(codec: Compression, level: Option<i32>) -> anyhow::Result<()> {
-    match (codec, level) {
-        (_, None) => Ok(()),
-        (Compression::Zstd, Some(l)) if (1..=19).contains(&l) => Ok(()),
-        (Compression::Gzip, Some(l)) if (0..=9).contains(&l) => Ok(()),
-        (Compression::Zstd, Some(l)) => {
-            usage!("--level {l} is out of range: zstd levels are 1 to 19")
-        }
-        (Compression::Gzip, Some(l)) => {
-            usage!("--level {l} is out of range: gzip levels are 0 to 9")
-        }
-        (Compression::None, Some(l)) => {
-            usage!("--level {l} needs a compression: --compression none has no levels")
-        }
-    }
 }
 
 fn save_error(err: &std::io::Error, store: &Store) -> anyhow::Error {

@@ -5,10 +5,11 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use crate::cli::{Compression, GlobalArgs, ShowArgs};
+use crate::cli::{GlobalArgs, ShowArgs};
 use crate::config;
 use crate::keys::Key;
 use crate::output::Printer;
+use crate::store::archive::Codec;
 use crate::store::{archive, ArchiveBackend, Entry, Filter, Store};
 use crate::units::human_size;
 use crate::{clock, views};
@@ -63,7 +64,7 @@ pub fn run(global: &GlobalArgs, args: &ShowArgs, printer: &Printer) -> anyhow::R
 type Member = (&'static str, u32, u64, String);
 
 fn members(store: &Store, e: &Entry) -> anyhow::Result<Vec<Member>> {
-    let codec = Compression::from_name(&e.compression).ok_or_else(|| {
+    let codec = Codec::from_name(&e.compression).ok_or_else(|| {
         anyhow::anyhow!(
             "entry '{}' has an unknown compression '{}'",
             e.key,

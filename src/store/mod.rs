@@ -14,7 +14,6 @@ pub mod gc;
 pub mod index;
 pub mod layout;
 pub mod remote;
-mod writers;
 
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -24,8 +23,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context as _;
 use tempfile::NamedTempFile;
 
-use crate::cli::Compression;
 use crate::error::UsageError;
+use crate::store::archive::Codec;
 pub use index::{Entry, Filter, Index, Sort};
 use layout::Layout;
 
@@ -34,7 +33,7 @@ pub trait ArchiveBackend {
     /// A new, empty temp file on the same file system as the archives.
     fn create_temp(&self) -> io::Result<NamedTempFile>;
     /// Moves a finished, synced temp file to its final, store-relative name.
-    fn publish(&self, temp: NamedTempFile, codec: Compression) -> io::Result<String>;
+    fn publish(&self, temp: NamedTempFile, codec: Codec) -> io::Result<String>;
     /// Opens a stored archive for reading.
     fn open(&self, name: &str) -> io::Result<File>;
     /// Deletes a stored archive; a missing file is not an error.
@@ -337,7 +336,7 @@ impl ArchiveBackend for Store {
             .tempfile_in(self.layout.tmp())
     }
 
-    fn publish(&self, temp: NamedTempFile, codec: Compression) -> io::Result<String> {
+    fn publish(&self, temp: NamedTempFile, codec: Codec) -> io::Result<String> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let name = Layout::archive_name(&id, codec.extension());
         let path = self.layout.resolve(&name);
@@ -399,13 +398,13 @@ mod tests {
         let packed = archive::pack(
             &paths,
             temp.reopen().unwrap(),
-            Compression::Zstd,
+            Codec::Zstd,
             None,
             &archive::Progress::default(),
             &mut |_| {},
         )
         .unwrap();
-        let name = store.publish(temp, Compression::Zstd).unwrap();
+        let name = store.publish(temp, Codec::Zstd).unwrap();
         let id = Identity {
             repo: "r",
             scope: None,
@@ -433,7 +432,7 @@ mod tests {
 
         fs::remove_dir_all(ws.join("dep")).unwrap();
         let expected = archive::Expected {
-            compression: Compression::Zstd,
+            codec: Codec::Zstd,
             digest: &entry.digest,
             unpacked_bytes: entry.unpacked_bytes,
             progress: archive::Progress::default(),

@@ -11,21 +11,20 @@
 //! way (the coordinator cleared it). They open with `O_CREAT|O_EXCL|O_NOFOLLOW`, so even if
 //! that were not so they would fail rather than write through a symlink or over a file.
 //! The coordinator must call [`Writers::flush`] before it changes anything a pending job
-//! depends on (see `Extractor::settle` in `archive.rs`).
+//! depends on (see `Extractor::settle` in `extract.rs`).
 //!
 //! Memory is bounded: [`Writers::submit`] blocks while more than [`MAX_IN_FLIGHT`] bytes are
 //! queued or being written.
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-use super::archive::UnpackError;
+use super::create;
+use super::error::{local, UnpackError};
 
 /// Most bytes of file content queued or being written at once.
 pub const MAX_IN_FLIGHT: u64 = 8 << 20;
@@ -241,22 +240,9 @@ fn work(rx: &Mutex<Receiver<Vec<Job>>>, shared: &Shared) -> Vec<PathBuf> {
 
 /// Creates one file; `created` gets its path as soon as it exists, for clean-up.
 fn write(job: &Job, created: &mut Vec<PathBuf>) -> Result<(), UnpackError> {
-    let local = |source: io::Error| UnpackError::Local {
-        path: job.path.clone(),
-        source,
-    };
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&job.path)
-        .map_err(local)?;
+    let mut file = create::create_new(&job.path).map_err(|e| local(&job.path, e))?;
     created.push(job.path.clone());
-    file.write_all(&job.data).map_err(local)?;
-    file.set_permissions(fs::Permissions::from_mode(job.mode))
-        .map_err(local)?;
-    let mtime = filetime::FileTime::from_unix_time(job.mtime as i64, 0);
-    filetime::set_file_handle_times(&file, None, Some(mtime)).map_err(local)?;
-    Ok(())
+    file.write_all(&job.data)
+        .and_then(|()| create::finish(&file, job.mode, job.mtime))
+        .map_err(|e| local(&job.path, e))
 }
