@@ -13,7 +13,6 @@ use crate::keys::{self, Key};
 use crate::output::Printer;
 use crate::paths::CachePaths;
 use crate::signing::{Signed, Signer};
-use crate::store::archive::Codec;
 use crate::store::index::{Identity, Inserted, NewEntry};
 use crate::store::{archive, ArchiveBackend, Store};
 use crate::units::{count, human_duration, human_size};
