@@ -251,6 +251,7 @@ Register-ArgumentCompleter -Native -CommandName 'wit-cache' -ScriptBlock {
             [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]')
             [CompletionResult]::new('--workspace', '--workspace', [CompletionResultType]::ParameterName, 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured with auto)')
+            [CompletionResult]::new('--skip-on-hit', '--skip-on-hit', [CompletionResultType]::ParameterName, 'Run nothing after an exact hit of the primary key (the restored files are the command''s result, e.g. node_modules for `npm ci`); exit 0')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')

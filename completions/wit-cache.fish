@@ -214,6 +214,7 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l workspace -d
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l skip-on-hit -d 'Run nothing after an exact hit of the primary key (the restored files are the command\'s result, e.g. node_modules for `npm ci`); exit 0'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l json -d 'Print one JSON document on stdout and nothing else there'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -s q -l quiet -d 'Print only warnings and errors'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -s v -l verbose -d 'Say more; errors show their whole cause chain'

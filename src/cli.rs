@@ -129,11 +129,13 @@ Examples:
 
 const RUN_EXAMPLES: &str = "\
 The command's exit status is wit-cache's. The entry is saved only when the command succeeded
-and the primary key was not an exact hit (as the action's post-job step does).
+and the primary key was not an exact hit (as the action's post-job step does). The command
+sees WIT_CACHE_HIT (true: exact hit, false: another key matched, empty: a miss) and
+WIT_CACHE_MATCHED_KEY in its environment.
 
 Examples:
-  wit-cache run --key npm-$(wit-cache hash-files package-lock.json) --restore-key npm- \\
-      --path node_modules -- npm ci
+  wit-cache run --skip-on-hit --key npm-$(wit-cache hash-files package-lock.json) \\
+      --restore-key npm- --path node_modules -- npm ci
   wit-cache run --key cargo-$(wit-cache hash-files Cargo.lock) --path target -- cargo build --locked";
 
 const LIST_EXAMPLES: &str = "\
@@ -418,6 +420,11 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub codec: CodecArgs,
+
+    /// Run nothing after an exact hit of the primary key (the restored files are the
+    /// command's result, e.g. node_modules for `npm ci`); exit 0
+    #[arg(long)]
+    pub skip_on_hit: bool,
 
     /// The command to run, after `--`
     #[arg(last = true, required = true, value_name = "COMMAND")]

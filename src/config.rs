@@ -157,12 +157,10 @@ pub fn max_age(flag: Option<&str>) -> Result<Duration, UsageError> {
 }
 
 /// The shared object store: `--store` / `WIT_CACHE_STORE`, validated; `None` = local only.
-pub fn remote_store(
-    args: &GlobalArgs,
-) -> Result<Option<crate::store::remote::StoreUrl>, UsageError> {
+pub fn remote_store(args: &GlobalArgs) -> Result<Option<crate::store::StoreUrl>, UsageError> {
     args.store
         .as_deref()
         .filter(|s| !s.trim().is_empty())
-        .map(|s| crate::store::remote::StoreUrl::parse(s.trim(), "--store"))
+        .map(|s| crate::store::StoreUrl::parse(s.trim(), "--store"))
         .transpose()
 }

@@ -26,38 +26,28 @@ impl UsageError {
     }
 }
 
-/// `restore --fail-on-miss` found nothing to restore.
-#[derive(Debug, thiserror::Error)]
-#[error("cache miss for key '{key}' (--fail-on-miss is set)")]
-pub struct MissError {
-    pub key: String,
+/// How a command ended, when it did not fail: the one type every command returns, mapped to
+/// an exit code in [`exit_code`] only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success,
+    /// `restore --fail-on-miss` found nothing to restore.
+    Miss,
+    /// `verify` found (and removed) this many damaged entries.
+    Damaged(usize),
+    /// `run`: the command's own exit status.
+    Child(u8),
 }
 
-/// `verify` found damaged entries; they were already removed and reported.
-#[derive(Debug, thiserror::Error)]
-#[error("{count} damaged cache entr{} found and removed", if *.count == 1 { "y" } else { "ies" })]
-pub struct DamagedError {
-    pub count: usize,
-}
-
-/// The one place an error becomes an exit code.
-pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
-    let code = if err.downcast_ref::<UsageError>().is_some() {
-        USAGE
-    } else if err.downcast_ref::<MissError>().is_some() {
-        MISS
-    } else if err.downcast_ref::<DamagedError>().is_some() {
-        DAMAGED
-    } else {
-        FAILURE
+/// The one place an outcome becomes an exit code.
+pub fn exit_code(result: &anyhow::Result<Exit>) -> ExitCode {
+    let code = match result {
+        Ok(Exit::Success) => 0,
+        Ok(Exit::Miss) => MISS,
+        Ok(Exit::Damaged(_)) => DAMAGED,
+        Ok(Exit::Child(code)) => *code,
+        Err(err) if err.downcast_ref::<UsageError>().is_some() => USAGE,
+        Err(_) => FAILURE,
     };
     ExitCode::from(code)
 }
-
-/// Shorthand for returning a [`UsageError`] from a function that returns `anyhow::Result`.
-macro_rules! usage {
-    ($($arg:tt)*) => {
-        return Err(anyhow::Error::new($crate::error::UsageError(format!($($arg)*))))
-    };
-}
-pub(crate) use usage;

@@ -15,6 +15,7 @@ pub mod hash_files;
 pub mod keys;
 pub mod output;
 pub mod paths;
+pub mod request;
 pub mod serve;
 pub mod signing;
 pub mod store;

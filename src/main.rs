@@ -7,11 +7,9 @@ use wit_cache::{cli, commands, error, output};
 fn main() -> ExitCode {
     let cli = cli::parse();
     let printer = output::Printer::new(&cli.global);
-    match commands::run(cli, &printer) {
-        Ok(code) => code,
-        Err(err) => {
-            printer.error(&err);
-            error::exit_code_for(&err)
-        }
+    let result = commands::run(cli, &printer);
+    if let Err(err) = &result {
+        printer.error(err);
     }
+    error::exit_code(&result)
 }

@@ -112,33 +112,47 @@ impl Printer {
     /// A line for people about what happened (stderr; silent with `-q`).
     pub fn status(&self, msg: &str) {
         if !self.quiet {
-            eprintln!("{msg}");
+            eprintln!("{}", escape(msg));
         }
     }
 
     /// Extra detail shown with `-v`.
     pub fn detail(&self, msg: &str) {
         if self.verbose > 0 && !self.quiet {
-            eprintln!("{msg}");
+            eprintln!("{}", escape(msg));
         }
     }
 
     /// Something went wrong but the command goes on (always shown).
     pub fn warn(&self, msg: &str) {
-        eprintln!("{}: {msg}", self.paint("warning", "33"));
+        eprintln!("{}: {}", self.paint("warning", "33"), escape(msg));
+    }
+
+    /// A note a store made, at its level.
+    pub fn note(&self, note: &crate::store::tiered::Note) {
+        use crate::store::tiered::Level;
+        match note.level {
+            Level::Status => self.status(&note.text),
+            Level::Warn => self.warn(&note.text),
+            Level::Detail => self.detail(&note.text),
+        }
     }
 
     /// The final error: one line, or the cause chain with `-v`.
     pub fn error(&self, err: &anyhow::Error) {
-        let label = self.paint("error", "31");
         if self.verbose > 0 {
-            eprintln!("{label}: {err}");
+            self.error_line(&err.to_string());
             for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                eprintln!("  caused by: {}", escape(&cause.to_string()));
             }
         } else {
-            eprintln!("{label}: {err:#}");
+            self.error_line(&format!("{err:#}"));
         }
+    }
+
+    /// A final error line of a command that ends with a non-zero code of its own.
+    pub fn error_line(&self, msg: &str) {
+        eprintln!("{}: {}", self.paint("error", "31"), escape(msg));
     }
 
     /// The data a command produces: one JSON document (with `--json`) on stdout.
@@ -163,6 +177,12 @@ impl Printer {
     /// A table on stdout: a bold header when colour is on, columns padded to fit. Columns
     /// listed in `right` are right-aligned (numbers, sizes).
     pub fn table(&self, headers: &[&str], rows: &[Vec<String>], right: &[usize]) {
+        // Cells hold keys, paths and names from the store: never raw control characters.
+        let escaped: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| r.iter().map(|c| escape(c).into_owned()).collect())
+            .collect();
+        let rows = escaped.as_slice();
         let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
         for row in rows {
             for (w, cell) in widths.iter_mut().zip(row) {
@@ -235,5 +255,50 @@ impl Printer {
         } else {
             text.to_string()
         }
+    }
+}
+
+/// Makes text safe to print on one line of a terminal or CI log: control characters (C0, DEL,
+/// C1) become `\n`, `\t`, `\r` or `\xNN` / `\u{NN}`, and the bidirectional overrides that
+/// can make a line read as another one become `\u{…}`. A string from an archive, the index,
+/// the bucket or the workspace can then neither add a line (a forged `::set-output` or
+/// "Restored key …") nor drive the terminal. A backslash stays itself: the output is for
+/// people, not meant to be unescaped.
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x80 && unsafe_char(c) => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn control_characters_cannot_reach_a_log_raw() {
+        assert_eq!(escape("plain ☃ text"), "plain ☃ text");
+        assert_eq!(
+            escape("a\nRestored key 'x'\x1b[31m\r\u{9b}\u{202e}"),
+            "a\\nRestored key 'x'\\x1b[31m\\r\\u{9b}\\u{202e}"
+        );
+        assert_eq!(escape("::set-output\tname=x"), "::set-output\\tname=x");
+        assert!(!escape("\x7f\x00").contains(['\x7f', '\x00']));
     }
 }

@@ -16,13 +16,13 @@ use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 use crate::error::UsageError;
 
 /// The parsed `--path` list.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CachePaths {
     pub roots: Vec<Root>,
     excludes: GlobSet,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Root {
     /// The line as the user wrote it (for messages).
     pub spec: String,
@@ -31,7 +31,7 @@ pub struct Root {
     pub kind: RootKind,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum RootKind {
     /// A file, directory or symlink: `base/name`.
     Literal { name: Vec<u8> },

@@ -1,43 +1,46 @@
 //! The JSON documents of DESIGN.md section 4, built in one place so that the CLI's `--json`
-//! and the web API (`serve`) cannot drift apart. Field names are a contract: add, never
-//! rename. Times are RFC 3339 UTC, sizes bytes.
+//! and the web API (`serve`) cannot drift apart, whichever tier they describe. Field names
+//! are a contract: add, never rename. Times are RFC 3339 UTC, sizes bytes. What a tier does
+//! not record (the shared store's use and restores) is `null`, never a made-up zero.
 
 use serde_json::{json, Value};
 
-use crate::clock::rfc3339;
-use crate::store::index::RepoStats;
-use crate::store::{Entry, Removed, Store};
+use crate::store::tier::{RepoStats, Restores, Stats};
+use crate::store::{Entry, Removed, Tier};
 
-/// One entry as `list` and `show` print it.
-pub fn entry(store: &Store, e: &Entry) -> Value {
-    entry_at(e, &json!(store.archive_path(e)))
-}
-
-/// One entry, with `archive` saying where its file is (a local path, an `s3://` URL).
-pub fn entry_at(e: &Entry, archive: &Value) -> Value {
+/// One entry as `list` and `show` print it; `archive` says where its file is (a local path,
+/// an object URL).
+pub fn entry(tier: &dyn Tier, e: &Entry) -> Value {
+    let usage = e.usage.as_ref();
     json!({
-        "id": e.id,
+        "id": usage.map(|u| u.id),
         "repo": e.repo,
         "key": e.key,
         "scope": e.scope,
         "version": e.version,
         "paths": e.paths,
-        "compression": e.compression,
+        "compression": e.codec.name(),
         "size_bytes": e.size_bytes,
         "unpacked_bytes": e.unpacked_bytes,
         "file_count": e.file_count,
         "digest": e.digest,
-        "archive": archive,
-        "created_at": rfc3339(e.created_at),
-        "last_accessed_at": rfc3339(e.last_accessed_at),
-        "access_count": e.access_count,
+        "archive": tier.archive_location(e),
+        "format": "archive",
+        "created_at": e.created_at.rfc3339(),
+        "last_accessed_at": usage.map(|u| u.last_accessed_at.rfc3339()),
+        "access_count": usage.map(|u| u.access_count),
         "created_by_run": e.created_by_run,
+        "signed": e.signature.is_some(),
     })
 }
 
-/// `{"caches": [...]}`.
-pub fn list(store: &Store, entries: &[Entry]) -> Value {
-    json!({ "caches": entries.iter().map(|e| entry(store, e)).collect::<Vec<_>>() })
+/// `{"caches": [...], "total": N, "store": …}`.
+pub fn list(tier: &dyn Tier, entries: &[Entry], total: u64) -> Value {
+    json!({
+        "caches": entries.iter().map(|e| entry(tier, e)).collect::<Vec<_>>(),
+        "total": total,
+        "store": tier.location(),
+    })
 }
 
 /// `{"deleted", "freed_bytes", "keys"}`.
@@ -46,15 +49,16 @@ pub fn removed(r: &Removed, dry_run: bool) -> Value {
 }
 
 fn stats_fields(s: &RepoStats) -> serde_json::Map<String, Value> {
+    let r = s.restores.as_ref();
     let Value::Object(map) = json!({
         "entries": s.entries,
         "size_bytes": s.size_bytes,
-        "hits": s.hits,
-        "partial_hits": s.partial_hits,
-        "misses": s.misses,
-        "hit_rate": s.hit_rate(),
-        "bytes_restored": s.bytes_restored,
-        "restore_ms": s.restore_ms,
+        "hits": r.map(|r| r.hits),
+        "partial_hits": r.map(|r| r.partial_hits),
+        "misses": r.map(|r| r.misses),
+        "hit_rate": r.map(Restores::hit_rate),
+        "bytes_restored": r.map(|r| r.bytes_restored),
+        "restore_ms": r.map(|r| r.restore_ms),
     }) else {
         unreachable!("json! of an object literal is an object")
     };
@@ -63,21 +67,28 @@ fn stats_fields(s: &RepoStats) -> serde_json::Map<String, Value> {
 
 /// Sums per-repo statistics into the overall numbers.
 pub fn total(repos: &[RepoStats]) -> RepoStats {
-    repos.iter().fold(RepoStats::default(), |mut t, s| {
-        t.entries += s.entries;
-        t.size_bytes += s.size_bytes;
-        t.hits += s.hits;
-        t.partial_hits += s.partial_hits;
-        t.misses += s.misses;
-        t.bytes_restored += s.bytes_restored;
-        t.restore_ms += s.restore_ms;
-        t
-    })
+    repos.iter().fold(
+        RepoStats {
+            restores: Some(Restores::default()),
+            ..RepoStats::default()
+        },
+        |mut t, s| {
+            t.entries += s.entries;
+            t.size_bytes += s.size_bytes;
+            match (&mut t.restores, &s.restores) {
+                (Some(t), Some(s)) => t.add(s),
+                (t, None) => *t = None,
+                _ => {}
+            }
+            t
+        },
+    )
 }
 
-/// `{"repos": [...], "total": {...}, "top_keys": [...]}`.
-pub fn stats(repos: &[RepoStats], top_keys: &[(String, String, u64)]) -> Value {
-    let list: Vec<Value> = repos
+/// `{"repos": [...], "total": {...}, "top_keys": [...], "store": …}`.
+pub fn stats(stats: &Stats, location: &str) -> Value {
+    let list: Vec<Value> = stats
+        .repos
         .iter()
         .map(|s| {
             let mut m = serde_json::Map::new();
@@ -86,14 +97,25 @@ pub fn stats(repos: &[RepoStats], top_keys: &[(String, String, u64)]) -> Value {
             Value::Object(m)
         })
         .collect();
-    let top: Vec<Value> = top_keys
+    let top: Vec<Value> = stats
+        .top_keys
         .iter()
         .map(|(repo, key, n)| json!({ "repo": repo, "key": key, "restores": n }))
         .collect();
-    json!({ "repos": list, "total": stats_fields(&total(repos)), "top_keys": top })
+    let mut doc = json!({
+        "repos": list,
+        "total": stats_fields(&total(&stats.repos)),
+        "top_keys": top,
+        "store": location,
+    });
+    if let Some(n) = stats.unreferenced {
+        doc["orphan_archives"] = json!(n);
+    }
+    doc
 }
 
 /// The Prometheus text exposition format (also node_exporter's textfile collector format).
+/// Restore counters appear only where the tier records restores.
 pub fn prometheus(repos: &[RepoStats]) -> String {
     fn esc(v: &str) -> String {
         v.replace('\\', "\\\\")
@@ -103,6 +125,10 @@ pub fn prometheus(repos: &[RepoStats]) -> String {
     let mut out = String::new();
     let mut metric =
         |name: &str, kind: &str, help: &str, values: &mut dyn Iterator<Item = (String, String)>| {
+            let values: Vec<(String, String)> = values.collect();
+            if values.is_empty() && !repos.is_empty() {
+                return;
+            }
             out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
             for (labels, value) in values {
                 out.push_str(&format!("{name}{{{labels}}} {value}\n"));
@@ -125,20 +151,26 @@ pub fn prometheus(repos: &[RepoStats]) -> String {
         "wit_cache_restores_total",
         "counter",
         "Restore attempts by outcome (hit: the primary key; partial: a restore key; miss).",
-        &mut repos.iter().flat_map(|s| {
-            [
-                ("hit", s.hits),
-                ("partial", s.partial_hits),
-                ("miss", s.misses),
-            ]
-            .map(|(o, n)| (format!("{},outcome=\"{o}\"", repo(s)), n.to_string()))
-        }),
+        &mut repos
+            .iter()
+            .filter_map(|s| s.restores.map(|r| (s, r)))
+            .flat_map(|(s, r)| {
+                [
+                    ("hit", r.hits),
+                    ("partial", r.partial_hits),
+                    ("miss", r.misses),
+                ]
+                .map(|(o, n)| (format!("{},outcome=\"{o}\"", repo(s)), n.to_string()))
+            }),
     );
     metric(
         "wit_cache_hit_ratio",
         "gauge",
         "Share of restore attempts that restored an entry.",
-        &mut repos.iter().map(|s| (repo(s), format!("{}", s.hit_rate()))),
+        &mut repos
+            .iter()
+            .filter_map(|s| s.restores.map(|r| (s, r)))
+            .map(|(s, r)| (repo(s), format!("{}", r.hit_rate()))),
     );
     metric(
         "wit_cache_restored_bytes_total",
@@ -146,7 +178,8 @@ pub fn prometheus(repos: &[RepoStats]) -> String {
         "Archive bytes restored.",
         &mut repos
             .iter()
-            .map(|s| (repo(s), s.bytes_restored.to_string())),
+            .filter_map(|s| s.restores.map(|r| (s, r)))
+            .map(|(s, r)| (repo(s), r.bytes_restored.to_string())),
     );
     metric(
         "wit_cache_restore_seconds_total",
@@ -154,7 +187,8 @@ pub fn prometheus(repos: &[RepoStats]) -> String {
         "Time spent restoring.",
         &mut repos
             .iter()
-            .map(|s| (repo(s), format!("{}", s.restore_ms as f64 / 1000.0))),
+            .filter_map(|s| s.restores.map(|r| (s, r)))
+            .map(|(s, r)| (repo(s), format!("{}", r.restore_ms as f64 / 1000.0))),
     );
     out
 }

@@ -1,13 +1,13 @@
 //! `completions SHELL`: the same completion scripts that are checked in under `completions/`.
 
-use std::process::ExitCode;
+use crate::error::Exit;
 
 use crate::cli::CompletionsArgs;
 use crate::docs;
 use crate::output::Printer;
 
-pub fn run(args: &CompletionsArgs, printer: &Printer) -> ExitCode {
+pub fn run(args: &CompletionsArgs, printer: &Printer) -> Exit {
     let script = docs::completion(args.shell);
     printer.stdout(&String::from_utf8_lossy(&script));
-    ExitCode::SUCCESS
+    Exit::Success
 }

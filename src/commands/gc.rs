@@ -1,28 +1,29 @@
-//! `gc`: the store's garbage collection, safe to run from cron while jobs restore and save.
-
-use std::process::ExitCode;
+//! `gc`: garbage collection of the local store (safe to run from cron while jobs restore and
+//! save) or, with `--remote`, of the shared one.
 
 use serde_json::json;
 
 use crate::cli::{GcArgs, GlobalArgs};
+use crate::config;
+use crate::error::Exit;
 use crate::output::Printer;
+use crate::request::Stores;
 use crate::store::gc::Policy;
-use crate::store::Store;
+use crate::store::Timestamp;
 use crate::units::{count, human_size};
-use crate::{clock, config};
 
-pub fn run(global: &GlobalArgs, args: &GcArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
-    if args.remote {
-        return super::remote::gc(global, args, printer);
-    }
+pub fn run(global: &GlobalArgs, args: &GcArgs, printer: &Printer) -> anyhow::Result<Exit> {
     let policy = Policy {
         max_age: config::max_age(args.max_age.as_deref())?,
         max_size: config::max_size(args.max_size.as_deref())?,
-        now_ms: clock::now_ms(),
+        now_ms: Timestamp::now().ms(),
     };
     let repo = config::repo(global)?;
-    let mut store = Store::open(&config::cache_dir(global)?)?;
-    let report = store.gc(&policy, repo.as_deref(), args.dry_run)?;
+    let mut tier = Stores::from_global(global)?.tier(args.remote)?;
+    let location = tier.location();
+    let report = tier
+        .gc(&policy, repo.as_deref(), args.dry_run)
+        .map_err(|e| e.context(format!("cannot collect garbage in {location}")))?;
     let r = &report.removed;
     let verb = if args.dry_run {
         "Would remove"
@@ -30,10 +31,11 @@ pub fn run(global: &GlobalArgs, args: &GcArgs, printer: &Printer) -> anyhow::Res
         "Removed"
     };
     printer.status(&format!(
-        "{verb} {} ({}); {} without archive, {}, {}",
+        "{verb} {} ({}) from {location}; {} without archive, {}, {}, {}",
         count(r.count as u64, "cache entry", "cache entries"),
         human_size(r.freed_bytes),
         count(report.vanished as u64, "row", "rows"),
+        count(report.damaged as u64, "damaged row", "damaged rows"),
         count(
             report.orphans_removed as u64,
             "orphan archive",
@@ -48,6 +50,9 @@ pub fn run(global: &GlobalArgs, args: &GcArgs, printer: &Printer) -> anyhow::Res
     for key in &r.keys {
         printer.detail(&format!("  {key}"));
     }
+    for line in &r.left_alone {
+        printer.warn(line);
+    }
     if printer.json_mode() {
         printer.json(&json!({
             "deleted": r.count,
@@ -55,9 +60,12 @@ pub fn run(global: &GlobalArgs, args: &GcArgs, printer: &Printer) -> anyhow::Res
             "keys": r.keys,
             "orphans_removed": report.orphans_removed,
             "vanished_rows": report.vanished,
+            "damaged_rows": report.damaged,
             "temp_removed": report.temp_removed,
+            "left_alone": r.left_alone,
             "dry_run": report.dry_run,
+            "store": location,
         }));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

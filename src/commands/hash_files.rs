@@ -1,6 +1,6 @@
 //! `hash-files`: GitHub's `hashFiles()` on the command line (see [`crate::hash_files`]).
 
-use std::process::ExitCode;
+use crate::error::Exit;
 
 use serde_json::json;
 
@@ -9,11 +9,7 @@ use crate::config;
 use crate::hash_files::{hash_files, HashOptions};
 use crate::output::Printer;
 
-pub fn run(
-    global: &GlobalArgs,
-    args: &HashFilesArgs,
-    printer: &Printer,
-) -> anyhow::Result<ExitCode> {
+pub fn run(global: &GlobalArgs, args: &HashFilesArgs, printer: &Printer) -> anyhow::Result<Exit> {
     let workspace = config::workspace(global)?;
     let options = HashOptions {
         follow_symbolic_links: args.follow_symbolic_links,
@@ -25,5 +21,5 @@ pub fn run(
         printer.stdout(&format!("{}\n", result.hash));
     }
     printer.detail(&format!("{} files hashed", result.files));
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

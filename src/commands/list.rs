@@ -1,50 +1,71 @@
-//! `list`: the entries of a repo (or of every repo), as a table or `{"caches": [...]}`.
-
-use std::process::ExitCode;
+//! `list`: the entries of a repo (or of every repo), as a table or `{"caches": [...]}`, in
+//! the local store or (`--remote`) the shared one.
 
 use crate::cli::{GlobalArgs, ListArgs, SortBy};
 use crate::config;
-use crate::keys::Key;
+use crate::error::Exit;
 use crate::output::Printer;
-use crate::store::{Filter, Sort, Store};
+use crate::request::{self, Stores};
+use crate::store::entry::Timestamp;
+use crate::store::tier::Listing;
+use crate::store::{Filter, Sort, Tier};
 use crate::units::{ago, count, human_size};
-use crate::{clock, views};
+use crate::views;
 
-pub fn run(global: &GlobalArgs, args: &ListArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
-    if args.remote {
-        return super::remote::list(global, args, printer);
-    }
+pub fn run(global: &GlobalArgs, args: &ListArgs, printer: &Printer) -> anyhow::Result<Exit> {
     let repo = config::repo(global)?;
     let scope = config::scope(args.scope.as_deref(), "--scope")?;
     let prefix = args
         .prefix
         .as_deref()
-        .map(|p| Key::parse(p, "--prefix"))
+        .map(|p| request::key_input(p, "--prefix"))
         .transpose()?;
-    let store = Store::open(&config::cache_dir(global)?)?;
     let filter = Filter {
-        repo: repo.as_deref(),
-        scope: scope.as_deref(),
-        prefix_folded: prefix.as_ref().map(Key::folded),
+        repo: repo.clone(),
+        scope,
+        prefix_folded: prefix.as_ref().map(crate::keys::Key::folded),
         sort: match args.sort {
             SortBy::Created => Sort::Created,
             SortBy::LastUsed => Sort::LastUsed,
             SortBy::Size => Sort::Size,
         },
-        limit: args.limit,
+        limit: request::limit(args.limit, "--limit")?,
         ..Filter::default()
     };
-    let entries = store.index.list(&filter)?;
+    let mut tier = Stores::from_global(global)?.tier(args.remote)?;
+    let listing = tier.list(&filter).map_err(|e| {
+        if args.remote {
+            e.context(format!("cannot list the shared store {}", tier.location()))
+        } else {
+            e
+        }
+    })?;
+    report_bad(&listing, printer);
     if printer.json_mode() {
-        printer.json(&views::list(&store, &entries));
-        return Ok(ExitCode::SUCCESS);
+        printer.json(&views::list(tier.as_ref(), &listing.entries, listing.total));
+        return Ok(Exit::Success);
     }
+    print_table(tier.as_ref(), &listing, repo.is_none(), printer);
+    Ok(Exit::Success)
+}
+
+/// One warning per row or object that is not a usable entry.
+pub fn report_bad(listing: &Listing, printer: &Printer) {
+    for b in &listing.bad {
+        printer.warn(&format!(
+            "{} (key '{}') is not a usable cache entry: {}",
+            b.place, b.key, b.damage
+        ));
+    }
+}
+
+fn print_table(tier: &dyn Tier, listing: &Listing, all_repos: bool, printer: &Printer) {
+    let entries = &listing.entries;
     if entries.is_empty() {
-        printer.status("No cache entries");
-        return Ok(ExitCode::SUCCESS);
+        printer.status(&format!("No cache entries in {}", tier.location()));
+        return;
     }
-    let now = clock::now_ms();
-    let all_repos = repo.is_none();
+    let now = Timestamp::now().ms();
     let mut headers = vec!["ID"];
     if all_repos {
         headers.push("REPO");
@@ -53,7 +74,8 @@ pub fn run(global: &GlobalArgs, args: &ListArgs, printer: &Printer) -> anyhow::R
     let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|e| {
-            let mut row = vec![e.id.to_string()];
+            let usage = e.usage.as_ref();
+            let mut row = vec![usage.map_or_else(|| "-".into(), |u| u.id.to_string())];
             if all_repos {
                 row.push(e.repo.clone());
             }
@@ -61,13 +83,13 @@ pub fn run(global: &GlobalArgs, args: &ListArgs, printer: &Printer) -> anyhow::R
                 e.key.clone(),
                 e.scope.clone().unwrap_or_else(|| "-".into()),
                 human_size(e.size_bytes),
-                e.access_count.to_string(),
-                if e.access_count == 0 {
-                    "never".into()
-                } else {
-                    ago(e.last_accessed_at, now)
+                usage.map_or_else(|| "-".into(), |u| u.access_count.to_string()),
+                match usage {
+                    None => "-".into(),
+                    Some(u) if u.access_count == 0 => "never".into(),
+                    Some(u) => ago(u.last_accessed_at.ms(), now),
                 },
-                ago(e.created_at, now),
+                ago(e.created_at.ms(), now),
             ]);
             row
         })
@@ -75,10 +97,18 @@ pub fn run(global: &GlobalArgs, args: &ListArgs, printer: &Printer) -> anyhow::R
     let offset = usize::from(all_repos);
     printer.table(&headers, &rows, &[0, 3 + offset, 4 + offset]);
     let total: u64 = entries.iter().map(|e| e.size_bytes).sum();
+    let shown = if listing.total > entries.len() as u64 {
+        format!(
+            "{} of {}",
+            entries.len(),
+            count(listing.total, "entry", "entries")
+        )
+    } else {
+        count(entries.len() as u64, "entry", "entries")
+    };
     printer.status(&format!(
-        "{}, {}",
-        count(entries.len() as u64, "entry", "entries"),
-        human_size(total)
+        "{shown}, {} in {}",
+        human_size(total),
+        tier.location()
     ));
-    Ok(ExitCode::SUCCESS)
 }

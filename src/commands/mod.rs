@@ -1,12 +1,12 @@
-//! One module per subcommand. Each reads validated arguments, calls the store, and reports
-//! through the [`Printer`]; none writes SQL or knows tar headers.
+//! One module per subcommand. Each reads a validated request ([`crate::request`]), calls a
+//! store tier, and reports through the [`Printer`]; none writes SQL or knows tar headers,
+//! and none knows which tier it talks to.
 
 mod completions;
 mod delete;
 mod gc;
 mod hash_files;
 mod list;
-mod remote;
 mod restore;
 mod run;
 mod save;
@@ -15,12 +15,11 @@ mod show;
 mod stats;
 mod verify;
 
-use std::process::ExitCode;
-
 use crate::cli::{Cli, Command};
+use crate::error::Exit;
 use crate::output::Printer;
 
-pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
+pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Exit> {
     // A bad --store is bad input whatever the command (exit 2), even when it is not used.
     crate::config::remote_store(&cli.global)?;
     match cli.command {

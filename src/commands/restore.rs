@@ -4,91 +4,74 @@
 //! A restore never fails the job unless `--fail-on-miss` asks for it: a missing, damaged or
 //! unwritable archive is a warning and a miss.
 
-use std::fmt::Write as _;
 use std::fs::OpenOptions;
 use std::io::{self, Write as _};
-use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context as _;
 use serde_json::json;
 
 use crate::cli::{GlobalArgs, RestoreArgs};
-use crate::config;
-use crate::error::{usage, MissError, UsageError};
-use crate::keys::{self, Key};
+use crate::error::{Exit, UsageError};
+use crate::keys;
 use crate::output::Printer;
-use crate::paths::CachePaths;
-use crate::signing::Signer;
-use crate::store::archive::{self, Codec, Expected, UnpackError};
+use crate::request::{EntryRequest, RestoreRequest, Stores};
+use crate::store::archive::{self, Expected, UnpackError};
 use crate::store::index::{Attempt, Outcome};
-use crate::store::{ArchiveBackend, Entry, Store};
+use crate::store::tier::{Lookup, OpenFailure, Refusal, Removal};
+use crate::store::{Entry, ReadThrough, Tier};
 use crate::units::{count, human_duration, human_size};
 
-pub fn run(global: &GlobalArgs, args: &RestoreArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let restored = restore(global, args, printer)?;
+pub fn run(global: &GlobalArgs, args: &RestoreArgs, printer: &Printer) -> anyhow::Result<Exit> {
+    let entry = EntryRequest::parse(
+        global,
+        &args.entry,
+        "the same paths the entry was saved with",
+    )?;
+    let mut req = RestoreRequest::parse(entry, &args.fallback)?;
+    req.lookup_only = args.lookup_only;
+    req.fail_on_miss = args.fail_on_miss;
+    req.read_only = args.read_only;
+    let restored = restore(&Stores::from_global(global)?, &req, printer)?;
     if printer.json_mode() {
         printer.json(&restored.doc);
     }
-    if restored.cache_hit.is_none() && args.fail_on_miss {
-        return Err(MissError {
-            key: args.entry.key.clone(),
-        }
-        .into());
+    if restored.cache_hit.is_none() && req.fail_on_miss {
+        printer.error_line(&format!(
+            "cache miss for key '{}' (--fail-on-miss is set)",
+            req.entry.key.as_str()
+        ));
+        return Ok(Exit::Miss);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// What a restore found: `cache_hit` as actions/cache sets it (`None` on a miss) and the
 /// `--json` document.
 pub struct Restored {
     pub cache_hit: Option<bool>,
+    pub matched_key: Option<String>,
     pub doc: serde_json::Value,
+}
+
+/// Prints what the store has to say.
+pub fn print_notes(store: &mut ReadThrough, printer: &Printer) {
+    for note in store.take_notes() {
+        printer.note(&note);
+    }
 }
 
 /// Looks up, extracts and records one restore; reports on stderr and in `$GITHUB_OUTPUT`.
 pub fn restore(
-    global: &GlobalArgs,
-    args: &RestoreArgs,
+    stores: &Stores,
+    req: &RestoreRequest,
     printer: &Printer,
 ) -> anyhow::Result<Restored> {
     let started = Instant::now();
-    let repo = config::required_repo(global)?;
-    let scope = config::scope(args.entry.scope.as_deref(), "--scope")?;
-    let primary = Key::parse(&args.entry.key, "--key")?;
-    let mut lookup_keys = vec![primary.clone()];
-    for raw in keys::split_lines(&args.fallback.restore_keys) {
-        lookup_keys.push(Key::parse(&raw, "--restore-key")?);
-    }
-    if lookup_keys.len() > keys::MAX_KEYS {
-        usage!(
-            "{} keys given (--key plus {} --restore-key): at most {} are allowed",
-            lookup_keys.len(),
-            lookup_keys.len() - 1,
-            keys::MAX_KEYS
-        );
-    }
-    let mut scopes = vec![scope.clone()];
-    for s in &args.fallback.fallback_scopes {
-        scopes.push(config::scope(Some(s), "--fallback-scope")?);
-    }
-    let lines = keys::split_lines(&args.entry.paths);
-    if lines.is_empty() {
-        usage!("--path is empty: name the same paths the entry was saved with");
-    }
-    let workspace = config::workspace(global)?;
-    let paths = CachePaths::parse(&lines, &workspace, config::home().as_deref())?;
-    let version = keys::version_for(&lines);
-
-    let dir = config::cache_dir(global)?;
-    let opened = if args.read_only {
-        Store::open_read_only(&dir)
-    } else {
-        Store::open(&dir)
-    };
+    let primary = &req.entry.key;
     // A broken or unreachable store is a miss with a warning: a restore never fails the job
     // unless asked to. Bad settings (a cache dir that is a file) stay errors.
-    let mut store = match opened {
+    let mut store = match stores.pair(req.read_only) {
         Ok(s) => Some(s),
         Err(e) if e.downcast_ref::<UsageError>().is_some() => return Err(e),
         Err(e) => {
@@ -98,93 +81,57 @@ pub fn restore(
             None
         }
     };
-    let folded: Vec<String> = lookup_keys.iter().map(Key::folded).collect();
-    // With a signing key, only entries signed with it count; others are skipped as if absent.
-    let signer = Signer::from_env();
-    let mut accept = |e: &Entry| match &signer {
-        Some(s) if !s.verify(e) => {
-            printer.warn(&format!(
-                "skipped cache entry '{}' (id {}): it is not signed with {}",
-                e.key,
-                e.id,
-                crate::signing::ENV
-            ));
-            false
-        }
-        _ => true,
-    };
+    let query = req.query();
     let mut restored: Option<(Entry, u64)> = None;
-    // A second look-up when the first entry's archive vanished (a concurrent gc or delete):
-    // the next candidate may well be there.
-    for attempt in 0..2 {
-        let Some(store) = store.as_mut() else { break };
-        let found = match store
-            .index
-            .lookup(&repo, &scopes, &version, &folded, &mut accept)
-        {
-            Ok(found) => found,
-            Err(e) => {
-                printer.warn(&format!(
-                    "cannot read the cache index, treating the restore as a miss: {e}"
-                ));
-                break;
-            }
-        };
-        // A local miss falls through to the shared store (--store), if any.
-        let found = found.or_else(|| {
-            let query = super::remote::Query {
-                repo: &repo,
-                scopes: &scopes,
-                version: &version,
-                keys_folded: &folded,
+    if let Some(store) = store.as_mut() {
+        // A second look-up when the first entry's archive vanished (a concurrent gc or
+        // delete): the next candidate may well be there.
+        for attempt in 0..2 {
+            let lookup = store.lookup(&query, None);
+            print_notes(store, printer);
+            let found = match lookup {
+                Ok(lookup) => {
+                    report_refused(&lookup, printer);
+                    lookup.found
+                }
+                Err(e) => {
+                    printer.warn(&format!(
+                        "cannot read the cache index, treating the restore as a miss: {e:#}"
+                    ));
+                    break;
+                }
             };
-            super::remote::restore_on_miss(
-                global,
-                store,
-                &query,
-                args.lookup_only,
-                args.read_only,
-                &mut accept,
-                printer,
-            )
-        });
-        restored = match found {
-            Some(entry) if args.lookup_only => Some((entry, 0)),
-            Some(entry) => match extract(
-                store,
-                &entry,
-                &paths,
-                !args.read_only,
-                signer.is_some(),
-                printer,
-            ) {
-                Extraction::Restored(files) => Some((entry, files)),
-                Extraction::Vanished if attempt == 0 => continue,
-                Extraction::Vanished | Extraction::Failed => None,
-            },
-            None => None,
-        };
-        break;
+            restored = match found {
+                Some(f) if req.lookup_only => Some((f.entry, 0)),
+                Some(f) => match extract(store, &f.entry, req, printer) {
+                    Extraction::Restored(entry, files) => Some((*entry, files)),
+                    Extraction::Vanished if attempt == 0 => continue,
+                    Extraction::Vanished | Extraction::Failed => None,
+                },
+                None => None,
+            };
+            break;
+        }
     }
     let duration_ms = started.elapsed().as_millis() as u64;
 
     let outcome = match &restored {
         None => Outcome::Miss,
-        Some((e, _)) if keys::same_key(&primary, &e.key) => Outcome::Hit,
+        Some((e, _)) if keys::same_key(primary, &e.key) => Outcome::Hit,
         Some(_) => Outcome::Partial,
     };
-    if let (Some(store), false, false) = (store.as_mut(), args.lookup_only, args.read_only) {
+    if let (Some(store), false) = (store.as_mut(), req.lookup_only) {
         let attempt = Attempt {
-            repo: &repo,
-            scope: scope.as_deref(),
+            repo: &req.entry.repo,
+            scope: req.entry.scope.as_deref(),
             primary_key: primary.as_str(),
             entry: restored.as_ref().map(|(e, _)| e),
             outcome,
             bytes: restored.as_ref().map_or(0, |(e, _)| e.size_bytes),
             duration_ms,
         };
-        if let Err(e) = store.index.record_attempt(&attempt) {
-            printer.warn(&format!("cannot record the restore in the index: {e}"));
+        if let Err(e) = store.local.record_attempt(&attempt) {
+            printer.warn(&format!("{e:#}"));
         }
     }
 
@@ -193,12 +140,12 @@ pub fn restore(
     write_github_output(primary.as_str(), cache_hit, matched.as_deref())?;
 
     if let Some((e, files)) = &restored {
-        let verb = if args.lookup_only {
+        let verb = if req.lookup_only {
             "Cache found and can be restored from"
         } else {
             "Restored"
         };
-        let files = if args.lookup_only {
+        let files = if req.lookup_only {
             e.file_count
         } else {
             *files
@@ -215,7 +162,7 @@ pub fn restore(
             human_duration(duration_ms),
         ));
     } else {
-        let list: Vec<&str> = lookup_keys.iter().map(Key::as_str).collect();
+        let list: Vec<&str> = req.keys().map(keys::Key::as_str).collect();
         printer.status(&format!(
             "Cache not found for input keys: {}",
             list.join(", ")
@@ -226,96 +173,93 @@ pub fn restore(
             "cache_hit": cache_hit,
             "primary_key": primary.as_str(),
             "matched_key": matched,
-            "scope": e.map_or(scope.clone(), |e| e.scope.clone()),
+            "scope": e.map_or(req.entry.scope.clone(), |e| e.scope.clone()),
             "size_bytes": e.map_or(0, |e| e.size_bytes),
             "unpacked_bytes": e.map_or(0, |e| e.unpacked_bytes),
             "file_count": e.map_or(0, |e| e.file_count),
-            "lookup_only": args.lookup_only,
+            "lookup_only": req.lookup_only,
             "duration_ms": duration_ms,
     });
-    Ok(Restored { cache_hit, doc })
+    Ok(Restored {
+        cache_hit,
+        matched_key: matched,
+        doc,
+    })
+}
+
+/// One warning per candidate the lookup passed over.
+fn report_refused(lookup: &Lookup, printer: &Printer) {
+    for r in &lookup.refused {
+        match &r.why {
+            Refusal::Unsigned => printer.warn(&format!(
+                "skipped cache entry '{}' in {}: it is not signed with {}",
+                r.key,
+                r.tier,
+                crate::signing::ENV
+            )),
+            Refusal::Damaged(why) => printer.warn(&format!(
+                "skipped a damaged cache entry '{}' in {}: {why}",
+                r.key, r.tier
+            )),
+        }
+    }
 }
 
 /// How an extraction ended.
 enum Extraction {
-    Restored(u64),
+    /// Restored: the entry as the local store has it, and the files written.
+    Restored(Box<Entry>, u64),
     /// Failed; already reported as a warning.
     Failed,
-    /// The archive was not there (deleted meanwhile, or lost); the row is gone now too.
+    /// The archive was not there (deleted meanwhile, or lost); its record is gone now too.
     Vanished,
 }
 
-/// Extracts one entry. A damaged entry is removed from the index unless `clean` is off
-/// (`--read-only`). `hash_first` checks the whole archive before writing (signing is on).
+/// Extracts one entry. A damaged entry is removed unless the store is read-only.
 fn extract(
-    store: &mut Store,
+    store: &mut ReadThrough,
     entry: &Entry,
-    paths: &CachePaths,
-    clean: bool,
-    hash_first: bool,
+    req: &RestoreRequest,
     printer: &Printer,
 ) -> Extraction {
-    let fate = if clean {
-        "the entry was deleted"
-    } else {
+    let fate = if req.read_only {
         "the entry was left in place (--read-only)"
+    } else {
+        "the entry was deleted"
     };
-    let damaged = |store: &mut Store, why: String| {
+    let damaged = |store: &mut ReadThrough, entry: &Entry, why: String| {
         printer.warn(&format!(
             "cache entry '{}' was not restored: {why}; {fate}",
             entry.key
         ));
-        if clean {
-            drop_entry(store, entry, printer);
+        if !req.read_only {
+            if let Err(e) = store
+                .local
+                .delete(std::slice::from_ref(entry), Removal::Damaged)
+            {
+                printer.warn(&format!("cannot remove cache entry '{}': {e:#}", entry.key));
+            }
         }
         Extraction::Failed
     };
-    let file = match store.open(&entry.archive) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let opened = store.open(entry);
+    print_notes(store, printer);
+    let opened = match opened {
+        Ok(o) => o,
+        Err(OpenFailure::Vanished) => {
             printer.warn(&format!(
-                "the archive of cache entry '{}' is gone ({}); looking further",
-                entry.key,
-                store.archive_path(entry).display()
+                "the archive of cache entry '{}' is gone; looking further",
+                entry.key
             ));
-            if clean {
-                drop_entry(store, entry, printer);
-            }
             return Extraction::Vanished;
         }
-        Err(e) => {
-            let why = format!(
-                "its archive {} is unreadable ({e})",
-                store.archive_path(entry).display()
-            );
-            return damaged(store, why);
-        }
+        Err(OpenFailure::Damaged(why)) => return damaged(store, entry, why),
+        // Already said (a failed download): the local store goes on without it.
+        Err(OpenFailure::Failed(_)) => return Extraction::Failed,
     };
-    // With signing on, the row is trusted but the file might have been swapped behind it:
-    // check the whole archive before a single byte is written (one extra read, from the
-    // page cache; without signing the digest is checked as the archive streams).
-    if hash_first {
-        use std::io::Seek as _;
-        let checked = crate::store::sha256_of(&file).and_then(|d| (&file).rewind().map(|()| d));
-        match checked {
-            Ok(d) if d == entry.digest => {}
-            Ok(d) => {
-                return damaged(
-                    store,
-                    format!("archive digest {d} does not match the signed index row"),
-                )
-            }
-            Err(e) => return damaged(store, format!("its archive is unreadable ({e})")),
-        }
-    }
-    let Some(compression) = Codec::from_name(&entry.compression) else {
-        return damaged(
-            store,
-            format!("unknown compression '{}'", entry.compression),
-        );
-    };
+    let entry = opened.entry;
     let expected = Expected {
-        codec: compression,
+        codec: entry.codec,
         digest: &entry.digest,
         unpacked_bytes: entry.unpacked_bytes,
         progress: archive::Progress::default(),
@@ -325,12 +269,13 @@ fn extract(
         Some(entry.size_bytes),
         &expected.progress,
     );
-    let unpacked = archive::unpack(file, &expected, paths);
+    let unpacked = archive::unpack(opened.file, &expected, &req.entry.paths);
     drop(bar);
     match unpacked {
-        Ok(report) => Extraction::Restored(report.files),
+        Ok(report) => Extraction::Restored(Box::new(entry.clone()), report.files),
         Err(UnpackError::Damaged(why)) => damaged(
             store,
+            &entry,
             format!("the archive is damaged: {why}; the files it had written were removed"),
         ),
         Err(err @ UnpackError::Local { .. }) => {
@@ -343,14 +288,9 @@ fn extract(
     }
 }
 
-fn drop_entry(store: &mut Store, entry: &Entry, printer: &Printer) {
-    if let Err(e) = store.remove_entries(std::slice::from_ref(entry)) {
-        printer.warn(&format!("cannot remove cache entry '{}': {e:#}", entry.key));
-    }
-}
-
 /// Appends the outputs to `$GITHUB_OUTPUT` when it is set: `cache-hit` only when an entry was
-/// found (unset on a miss, as actions/cache does).
+/// found (unset on a miss, as actions/cache does). Values are written in the runner's
+/// delimited form (`name<<DELIMITER`), so no value can add a line of its own.
 fn write_github_output(
     primary: &str,
     cache_hit: Option<bool>,
@@ -359,13 +299,14 @@ fn write_github_output(
     let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) else {
         return Ok(());
     };
-    let mut text = format!("cache-primary-key={primary}\n");
+    let mut outputs = vec![("cache-primary-key", primary.to_string())];
     if let Some(hit) = cache_hit {
-        let _ = writeln!(text, "cache-hit={hit}");
+        outputs.push(("cache-hit", hit.to_string()));
     }
     if let Some(m) = matched {
-        let _ = writeln!(text, "cache-matched-key={m}");
+        outputs.push(("cache-matched-key", m.to_string()));
     }
+    let text = github_output(&outputs);
     let write = || -> io::Result<()> {
         let mut f = OpenOptions::new().create(true).append(true).open(&path)?;
         f.write_all(text.as_bytes())
@@ -376,4 +317,42 @@ fn write_github_output(
             path.to_string_lossy()
         )
     })
+}
+
+/// `name=value` lines, or `name<<ghadelimiter_…` blocks (as `@actions/core` writes them)
+/// for a value with a line break in it, with a delimiter the value does not contain.
+pub fn github_output(outputs: &[(&str, String)]) -> String {
+    let mut text = String::new();
+    for (name, value) in outputs {
+        if value.contains(['\n', '\r']) {
+            let mut delimiter = format!("ghadelimiter_{}", uuid::Uuid::new_v4());
+            while value.contains(&delimiter) {
+                delimiter = format!("ghadelimiter_{}", uuid::Uuid::new_v4());
+            }
+            text.push_str(&format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"));
+        } else {
+            text.push_str(&format!("{name}={value}\n"));
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::github_output;
+
+    #[test]
+    fn an_output_value_cannot_add_a_line() {
+        let text = github_output(&[("cache-matched-key", "k\ncache-hit=true".into())]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert!(lines[0].starts_with("cache-matched-key<<ghadelimiter_"));
+        assert_eq!(lines[1], "k");
+        assert_eq!(
+            lines[2], "cache-hit=true",
+            "part of the value, not an output"
+        );
+        assert_eq!(lines[3], &lines[0]["cache-matched-key<<".len()..]);
+        assert_eq!(github_output(&[("a", "b".into())]), "a=b\n");
+    }
 }

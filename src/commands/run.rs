@@ -2,28 +2,48 @@
 //! the command succeeded and the primary key was not an exact hit. For CI systems without a
 //! post-job hook (GitLab, Jenkins, a Makefile).
 
-use std::process::{Command, ExitCode};
+use std::process::Command;
 
 use serde_json::json;
 
-use crate::cli::{GlobalArgs, RestoreArgs, RunArgs, SaveArgs};
+use crate::cli::{GlobalArgs, RunArgs};
+use crate::error::Exit;
 use crate::output::Printer;
+use crate::request::{EntryRequest, RestoreRequest, SaveRequest, Stores};
 
 use super::{restore, save};
 
-pub fn run(global: &GlobalArgs, args: &RunArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let restore_args = RestoreArgs {
-        entry: args.entry.clone(),
-        fallback: args.fallback.clone(),
-        lookup_only: false,
-        fail_on_miss: false,
-        read_only: false,
-    };
-    let restored = restore::restore(global, &restore_args, printer)?;
+pub fn run(global: &GlobalArgs, args: &RunArgs, printer: &Printer) -> anyhow::Result<Exit> {
+    let entry = EntryRequest::parse(global, &args.entry, "the paths to restore and save")?;
+    let restore_req = RestoreRequest::parse(entry.clone(), &args.fallback)?;
+    let save_req = SaveRequest::parse(entry, &args.codec, false, None)?;
+    let stores = Stores::from_global(global)?;
+    let restored = restore::restore(&stores, &restore_req, printer)?;
 
+    if args.skip_on_hit && restored.cache_hit == Some(true) {
+        printer.status("Cache hit on the primary key; not running the command (--skip-on-hit)");
+        if printer.json_mode() {
+            printer.json(&json!({
+                "restore": restored.doc,
+                "exit_code": null,
+                "skipped": true,
+                "save": null,
+            }));
+        }
+        return Ok(Exit::Success);
+    }
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut command = Command::new(program);
     command.args(rest);
+    // As the action's `cache-hit` output: "true", "false", or empty on a miss.
+    command.env(
+        "WIT_CACHE_HIT",
+        restored.cache_hit.map_or(String::new(), |h| h.to_string()),
+    );
+    command.env(
+        "WIT_CACHE_MATCHED_KEY",
+        restored.matched_key.as_deref().unwrap_or(""),
+    );
     if printer.json_mode() {
         // stdout carries the one JSON document: the command's output goes to stderr.
         use std::os::fd::AsFd as _;
@@ -40,7 +60,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs, printer: &Printer) -> anyhow::Re
             } else {
                 126
             };
-            return Ok(ExitCode::from(code));
+            return Ok(Exit::Child(code));
         }
     };
     let code = exit_code_of(status);
@@ -54,14 +74,8 @@ pub fn run(global: &GlobalArgs, args: &RunArgs, printer: &Printer) -> anyhow::Re
         printer.status("Cache hit on the primary key; not saving");
         None
     } else {
-        let save_args = SaveArgs {
-            entry: args.entry.clone(),
-            codec: args.codec,
-            overwrite: false,
-            run_id: None,
-        };
         // A failed save never fails a command that succeeded: the cache is an optimisation.
-        match save::save(global, &save_args, printer) {
+        match save::save(&stores, &save_req, printer) {
             Ok(doc) => Some(doc),
             Err(e) => {
                 printer.warn(&format!("the cache was not saved: {e:#}"));
@@ -70,9 +84,14 @@ pub fn run(global: &GlobalArgs, args: &RunArgs, printer: &Printer) -> anyhow::Re
         }
     };
     if printer.json_mode() {
-        printer.json(&json!({ "restore": restored.doc, "exit_code": code, "save": saved }));
+        printer.json(&json!({
+            "restore": restored.doc,
+            "exit_code": code,
+            "skipped": false,
+            "save": saved,
+        }));
     }
-    Ok(ExitCode::from(code))
+    Ok(Exit::Child(code))
 }
 
 /// The command's status as an exit code: its own, or 128 + the signal that killed it.

@@ -1,8 +1,8 @@
 //! `serve`: the cache settings web page and JSON API. This only reads the settings (store,
 //! listen address, admin token); the server itself lives in [`crate::serve`].
 
+use crate::error::Exit;
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::Context as _;
 
@@ -15,7 +15,7 @@ use crate::serve::{self, AdminToken};
 /// The environment variable that holds the admin token when no `--admin-token-file` is given.
 const TOKEN_ENV: &str = "WIT_CACHE_ADMIN_TOKEN";
 
-pub fn run(global: &GlobalArgs, args: &ServeArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+pub fn run(global: &GlobalArgs, args: &ServeArgs, printer: &Printer) -> anyhow::Result<Exit> {
     let admin = admin_token(args.admin_token_file.as_deref(), printer)?;
     let settings = serve::Settings {
         store_root: config::cache_dir(global)?,
@@ -23,7 +23,7 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs, printer: &Printer) -> anyhow::
         admin,
     };
     serve::run(&settings, printer)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// The admin token: the first line of `--admin-token-file`, else `WIT_CACHE_ADMIN_TOKEN`.

@@ -1,38 +1,38 @@
 //! `show KEY`: an entry's metadata and the files in its archive, read from the archive
 //! without extracting it.
 
-use std::process::ExitCode;
-
 use serde_json::json;
 
 use crate::cli::{GlobalArgs, ShowArgs};
 use crate::config;
-use crate::keys::Key;
+use crate::error::Exit;
 use crate::output::Printer;
-use crate::store::archive::Codec;
-use crate::store::{archive, ArchiveBackend, Entry, Filter, Store};
+use crate::request::{self, Stores};
+use crate::store::{archive, Entry, Filter, LocalStore, Tier, Timestamp};
 use crate::units::human_size;
-use crate::{clock, views};
+use crate::views;
 
-pub fn run(global: &GlobalArgs, args: &ShowArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+pub fn run(global: &GlobalArgs, args: &ShowArgs, printer: &Printer) -> anyhow::Result<Exit> {
     let repo = config::repo(global)?;
     let scope = config::scope(args.scope.as_deref(), "--scope")?;
-    let key = Key::parse(&args.key, "KEY")?;
-    let store = Store::open(&config::cache_dir(global)?)?;
+    let key = request::key_input(&args.key, "KEY")?;
+    let mut store = Stores::from_global(global)?.local()?;
     let mut filter = Filter {
-        repo: repo.as_deref(),
-        scope: scope.as_deref(),
+        repo: repo.clone(),
+        scope,
         key_folded: Some(key.folded()),
         ..Filter::default()
     };
-    let mut entries = store.index.list(&filter)?;
-    if entries.is_empty() {
+    let mut listing = store.list(&filter)?;
+    if listing.entries.is_empty() {
         if let Ok(id) = args.key.parse::<i64>() {
             filter.key_folded = None;
             filter.id = Some(id);
-            entries = store.index.list(&filter)?;
+            listing = store.list(&filter)?;
         }
     }
+    super::list::report_bad(&listing, printer);
+    let entries = listing.entries;
     if entries.is_empty() {
         let within = repo.map(|r| format!(" in repo {r}")).unwrap_or_default();
         anyhow::bail!(
@@ -57,27 +57,21 @@ pub fn run(global: &GlobalArgs, args: &ShowArgs, printer: &Printer) -> anyhow::R
     if printer.json_mode() {
         printer.json(&json!({ "entries": docs }));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// (type, mode, size, path as the user wrote the path line + the rest).
 type Member = (&'static str, u32, u64, String);
 
-fn members(store: &Store, e: &Entry) -> anyhow::Result<Vec<Member>> {
-    let codec = Codec::from_name(&e.compression).ok_or_else(|| {
-        anyhow::anyhow!(
-            "entry '{}' has an unknown compression '{}'",
-            e.key,
-            e.compression
-        )
-    })?;
-    let file = store.open(&e.archive).map_err(|err| {
+fn members(store: &LocalStore, e: &Entry) -> anyhow::Result<Vec<Member>> {
+    let file = store.archive_file(e).map_err(|err| {
         anyhow::anyhow!(
             "cannot open the archive of '{}' ({}): {err}",
             e.key,
             store.archive_path(e).display()
         )
     })?;
+    let codec = e.codec;
     let mut out = Vec::new();
     archive::list(file, codec, |header, name| {
         let kind = match header.entry_type() {
@@ -104,12 +98,17 @@ fn members(store: &Store, e: &Entry) -> anyhow::Result<Vec<Member>> {
     Ok(out)
 }
 
-fn print_entry(printer: &Printer, store: &Store, e: &Entry, files: &[Member]) {
-    let now = clock::now_ms();
+fn print_entry(printer: &Printer, store: &LocalStore, e: &Entry, files: &[Member]) {
+    let now = Timestamp::now().ms();
     let mut text = String::new();
     let mut field = |name: &str, value: String| text.push_str(&format!("{name:<12} {value}\n"));
     field("key", e.key.clone());
-    field("id", e.id.to_string());
+    field(
+        "id",
+        e.usage
+            .as_ref()
+            .map_or_else(|| "-".into(), |u| u.id.to_string()),
+    );
     field("repo", e.repo.clone());
     field("scope", e.scope.clone().unwrap_or_else(|| "-".into()));
     field("paths", e.paths.join(", "));
@@ -119,7 +118,7 @@ fn print_entry(printer: &Printer, store: &Store, e: &Entry, files: &[Member]) {
         format!(
             "{} {} ({} unpacked, {} files)",
             human_size(e.size_bytes),
-            e.compression,
+            e.codec.name(),
             human_size(e.unpacked_bytes),
             e.file_count
         ),
@@ -128,18 +127,16 @@ fn print_entry(printer: &Printer, store: &Store, e: &Entry, files: &[Member]) {
         "created",
         format!(
             "{} ({})",
-            clock::rfc3339(e.created_at),
-            crate::units::ago(e.created_at, now)
+            e.created_at.rfc3339(),
+            crate::units::ago(e.created_at.ms(), now)
         ),
     );
-    field(
-        "last used",
-        format!(
-            "{} ({} uses)",
-            clock::rfc3339(e.last_accessed_at),
-            e.access_count
-        ),
-    );
+    if let Some(u) = &e.usage {
+        field(
+            "last used",
+            format!("{} ({} uses)", u.last_accessed_at.rfc3339(), u.access_count),
+        );
+    }
     field(
         "run",
         e.created_by_run.clone().unwrap_or_else(|| "-".into()),

@@ -14,7 +14,8 @@ use serde_json::json;
 use super::auth::{self, Denied};
 use super::{Reply, Settings};
 use crate::keys::{self, Key};
-use crate::store::{Entry, Filter, Sort, Store};
+use crate::store::tier::Removal;
+use crate::store::{Filter, LocalStore, Sort, Tier, Timestamp};
 use crate::{clock, units, views};
 
 /// What a handler gets from the request.
@@ -141,13 +142,16 @@ impl Params {
     }
 }
 
-pub fn open_store(settings: &Settings) -> Result<Store, ApiError> {
-    Ok(Store::open(&settings.store_root)?)
+pub fn open_store(settings: &Settings) -> Result<LocalStore, ApiError> {
+    Ok(LocalStore::open(
+        &settings.store_root,
+        crate::store::local::Options::default(),
+    )?)
 }
 
 /// A repo is known when it has entries or recorded restores.
-pub fn require_known_repo(store: &Store, repo: &str) -> Result<(), ApiError> {
-    if store.index.stats(Some(repo), i64::MIN)?.is_empty() {
+pub fn require_known_repo(store: &mut LocalStore, repo: &str) -> Result<(), ApiError> {
+    if store.stats(Some(repo), None)?.repos.is_empty() {
         return Err(ApiError::NotFound(format!(
             "unknown repo '{repo}': it has no caches and no recorded restores"
         )));
@@ -183,19 +187,22 @@ pub fn list(ctx: &Ctx<'_>) -> Reply {
                 })
             })
             .transpose()?;
-        let store = open_store(ctx.settings)?;
+        let mut store = open_store(ctx.settings)?;
         if let Some(repo) = &repo {
-            require_known_repo(&store, repo)?;
+            require_known_repo(&mut store, repo)?;
         }
-        let entries = store.index.list(&Filter {
-            repo: repo.as_deref(),
-            scope: scope.as_deref(),
+        let listing = store.list(&Filter {
+            repo,
+            scope,
             prefix_folded: prefix.as_ref().map(Key::folded),
             sort,
             limit,
             ..Filter::default()
         })?;
-        Ok(Reply::json(200, &views::list(&store, &entries)))
+        Ok(Reply::json(
+            200,
+            &views::list(&store, &listing.entries, listing.total),
+        ))
     })())
 }
 
@@ -204,17 +211,18 @@ pub fn stats(ctx: &Ctx<'_>) -> Reply {
     answer((|| {
         let params = Params::parse(ctx.query, &["repo", "since"])?;
         let repo = params.repo()?;
-        let since_ms = match params.get("since") {
-            Some(raw) => clock::ago_ms(units::parse_age(raw, "parameter 'since'")?),
-            None => i64::MIN,
+        let since = match params.get("since") {
+            Some(raw) => Timestamp::from_ms(
+                clock::ago_ms(units::parse_age(raw, "parameter 'since'")?).max(0),
+            ),
+            None => None,
         };
-        let store = open_store(ctx.settings)?;
+        let mut store = open_store(ctx.settings)?;
         if let Some(repo) = &repo {
-            require_known_repo(&store, repo)?;
+            require_known_repo(&mut store, repo)?;
         }
-        let repos = store.index.stats(repo.as_deref(), since_ms)?;
-        let top = store.index.top_keys(repo.as_deref(), since_ms, 5)?;
-        Ok(Reply::json(200, &views::stats(&repos, &top)))
+        let stats = store.stats(repo.as_deref(), since)?;
+        Ok(Reply::json(200, &views::stats(&stats, &store.location())))
     })())
 }
 
@@ -227,13 +235,15 @@ pub fn delete(ctx: &Ctx<'_>) -> Reply {
         let repo = params.required_repo()?;
         let key = params.key("key")?;
         let mut store = open_store(ctx.settings)?;
-        require_known_repo(&store, &repo)?;
-        let entries: Vec<Entry> = store.index.list(&Filter {
-            repo: Some(&repo),
-            key_folded: key.as_ref().map(Key::folded),
-            sort: Sort::Created,
-            ..Filter::default()
-        })?;
+        require_known_repo(&mut store, &repo)?;
+        let entries = store
+            .list(&Filter {
+                repo: Some(repo.clone()),
+                key_folded: key.as_ref().map(Key::folded),
+                sort: Sort::Created,
+                ..Filter::default()
+            })?
+            .entries;
         if let Some(key) = &key {
             if entries.is_empty() {
                 return Err(ApiError::NotFound(format!(
@@ -242,7 +252,7 @@ pub fn delete(ctx: &Ctx<'_>) -> Reply {
                 )));
             }
         }
-        let removed = store.remove_entries(&entries)?;
+        let removed = store.delete(&entries, Removal::Deleted)?;
         Ok(Reply::json(200, &views::removed(&removed, false)))
     })())
 }
@@ -251,8 +261,8 @@ pub fn delete(ctx: &Ctx<'_>) -> Reply {
 pub fn metrics(ctx: &Ctx<'_>) -> Reply {
     answer((|| {
         Params::parse(ctx.query, &[])?;
-        let store = open_store(ctx.settings)?;
-        let repos = store.index.stats(None, i64::MIN)?;
+        let mut store = open_store(ctx.settings)?;
+        let repos = store.stats(None, None)?.repos;
         Ok(Reply {
             status: 200,
             content_type: "text/plain; version=0.0.4; charset=utf-8",

@@ -2,7 +2,7 @@
 //! server (`tiny_http`).
 //!
 //! The server is a second front end to the same code the CLI runs: every request opens its
-//! own [`Store`](crate::store::Store) (SQLite in WAL mode with a busy timeout, so requests,
+//! own [`LocalStore`](crate::store::LocalStore) (SQLite in WAL mode with a busy timeout, so requests,
 //! jobs and cron's gc never see "database is locked"), calls the index, and answers with the
 //! documents of [`crate::views`], so the API and `--json` cannot drift apart.
 //!
@@ -26,7 +26,7 @@ use anyhow::Context as _;
 use tiny_http::{Header, Method, Request, Response, Server};
 
 use crate::output::Printer;
-use crate::store::Store;
+use crate::store::LocalStore;
 pub use auth::AdminToken;
 
 /// Requests answered at once: a settings page and its API need few, and the 2-core CI hosts
@@ -45,7 +45,10 @@ pub struct Settings {
 /// Serves until SIGINT or SIGTERM.
 pub fn run(settings: &Settings, printer: &Printer) -> anyhow::Result<()> {
     // Fail now, not at the first request, when the store cannot be opened.
-    Store::open(&settings.store_root)?;
+    LocalStore::open(
+        &settings.store_root,
+        crate::store::local::Options::default(),
+    )?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // The first signal asks for a clean stop; a second one ends the process at once.

@@ -10,8 +10,8 @@
 
 use super::api::{self, ApiError, Ctx, Params};
 use super::Reply;
-use crate::store::index::RepoStats;
-use crate::store::{Entry, Filter, Sort};
+use crate::store::tier::RepoStats;
+use crate::store::{Entry, Filter, Sort, Tier};
 use crate::units::{ago, human_size};
 use crate::{clock, views};
 
@@ -125,6 +125,7 @@ pub fn not_found(_settings: &super::Settings, message: &str) -> Reply {
 }
 
 fn hit_rate_text(s: &RepoStats) -> (String, String) {
+    let s = s.restores.unwrap_or_default();
     let attempts = s.hits + s.partial_hits + s.misses;
     if attempts == 0 {
         ("—".into(), "No restores yet".into())
@@ -154,8 +155,8 @@ const ICON_UNLOCK: &str = r#"<svg class="icon" aria-hidden="true" viewBox="0 0 2
 pub fn overview(ctx: &Ctx<'_>) -> Reply {
     let result = (|| {
         Params::parse(ctx.query, &[])?;
-        let store = api::open_store(ctx.settings)?;
-        Ok::<_, ApiError>(store.index.stats(None, i64::MIN)?)
+        let mut store = api::open_store(ctx.settings)?;
+        Ok::<_, ApiError>(store.stats(None, None)?.repos)
     })();
     let repos = match result {
         Ok(r) => r,
@@ -188,7 +189,8 @@ pub fn overview(ctx: &Ctx<'_>) -> Reply {
     } else {
         main.push_str(r#"<ul class="item-list">"#);
         for s in &repos {
-            let rate = if s.hits + s.partial_hits + s.misses == 0 {
+            let r = s.restores.unwrap_or_default();
+            let rate = if r.hits + r.partial_hits + r.misses == 0 {
                 "no restores yet".to_string()
             } else {
                 format!("{} hit rate", hit_rate_text(s).0)
@@ -220,22 +222,22 @@ pub fn overview(ctx: &Ctx<'_>) -> Reply {
 fn cache_item(e: Option<&Entry>, now_ms: i64) -> String {
     let (key, size, used, last, last_title, scope) = match e {
         None => Default::default(),
-        Some(e) => (
-            e.key.clone(),
-            human_size(e.size_bytes),
-            format!("Used {}", plural(e.access_count, "time", "times")),
-            if e.access_count == 0 {
-                format!("Saved {}", ago(e.created_at, now_ms))
-            } else {
-                format!("Last used {}", ago(e.last_accessed_at, now_ms))
-            },
-            clock::rfc3339(if e.access_count == 0 {
-                e.created_at
-            } else {
-                e.last_accessed_at
-            }),
-            e.scope.clone().unwrap_or_default(),
-        ),
+        Some(e) => {
+            let count = e.usage.as_ref().map_or(0, |u| u.access_count);
+            let last = e.last_used();
+            (
+                e.key.clone(),
+                human_size(e.size_bytes),
+                format!("Used {}", plural(count, "time", "times")),
+                if count == 0 {
+                    format!("Saved {}", ago(e.created_at.ms(), now_ms))
+                } else {
+                    format!("Last used {}", ago(last.ms(), now_ms))
+                },
+                if count == 0 { e.created_at } else { last }.rfc3339(),
+                e.scope.clone().unwrap_or_default(),
+            )
+        }
     };
     format!(
         r#"<li class="item cache-item" data-key="{key}"><div class="item-main"><p class="cache-key" title="{key}">{key}</p><p class="meta"><span class="m-size">{size}</span><span class="m-used">{used}</span><span class="m-last" title="{last_title}">{last}</span><span class="badge m-scope" title="Scope"{scope_hidden}>{scope}</span></p></div><button type="button" class="btn btn-icon btn-delete" aria-label="Delete cache {key}" aria-disabled="true" aria-describedby="readonly-hint" title="Delete">{ICON_TRASH}</button></li>"#,
@@ -254,18 +256,20 @@ pub fn repo(ctx: &Ctx<'_>) -> Reply {
     let result = (|| {
         let params = Params::parse(ctx.query, &["repo"])?;
         let repo = params.required_repo()?;
-        let store = api::open_store(ctx.settings)?;
-        api::require_known_repo(&store, &repo)?;
+        let mut store = api::open_store(ctx.settings)?;
+        api::require_known_repo(&mut store, &repo)?;
         let stats = store
-            .index
-            .stats(Some(&repo), i64::MIN)?
+            .stats(Some(&repo), None)?
+            .repos
             .pop()
             .unwrap_or_default();
-        let entries = store.index.list(&Filter {
-            repo: Some(&repo),
-            sort: Sort::LastUsed,
-            ..Filter::default()
-        })?;
+        let entries = store
+            .list(&Filter {
+                repo: Some(repo.clone()),
+                sort: Sort::LastUsed,
+                ..Filter::default()
+            })?
+            .entries;
         Ok::<_, ApiError>((repo, stats, entries))
     })();
     let (repo, stats, entries) = match result {

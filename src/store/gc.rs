@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use super::index::Entry;
+use super::entry::{ArchiveId, Entry};
 
 /// After eviction a repo may use this share of its limit, so that the next save does not
 /// immediately trigger another eviction.
@@ -34,16 +34,17 @@ impl Plan {
 }
 
 /// Selects what to remove from `entries`, which must be sorted per repo, least recently
-/// used first ([`super::index::Sort::LeastRecentlyUsed`]). `keep` (an archive name) is never
-/// evicted for size: a save does not evict the entry it just made.
-pub fn plan(entries: Vec<Entry>, policy: &Policy, keep: Option<&str>) -> Plan {
+/// used first ([`super::tier::Sort::LeastRecentlyUsed`]). `keep` (an archive) is never
+/// evicted for size: a save does not evict the entry it just made. A tier that records no
+/// use (the shared store) ages entries by their creation.
+pub fn plan(entries: Vec<Entry>, policy: &Policy, keep: Option<ArchiveId>) -> Plan {
     let cutoff = policy
         .now_ms
         .saturating_sub(i64::try_from(policy.max_age.as_millis()).unwrap_or(i64::MAX));
     let mut plan = Plan::default();
     let mut live: Vec<Entry> = Vec::with_capacity(entries.len());
     for e in entries {
-        if e.last_accessed_at < cutoff {
+        if e.last_used().ms() < cutoff {
             plan.expired.push(e);
         } else {
             live.push(e);
@@ -64,7 +65,7 @@ pub fn plan(entries: Vec<Entry>, policy: &Policy, keep: Option<&str>) -> Plan {
                 if total <= low_water {
                     break;
                 }
-                if keep == Some(e.archive.as_str()) {
+                if keep == Some(e.archive) {
                     continue;
                 }
                 total -= e.size_bytes;
@@ -83,24 +84,28 @@ mod tests {
     const DAY: i64 = 86_400_000;
 
     fn entry(repo: &str, key: &str, size: u64, last_used_days_ago: i64) -> Entry {
+        use crate::store::entry::{Timestamp, Usage};
+        let at = Timestamp::from_ms(100 * DAY - last_used_days_ago * DAY).unwrap();
         Entry {
-            id: 0,
             repo: repo.into(),
             scope: None,
             key: key.into(),
             version: "v".into(),
             paths: vec![],
-            compression: "zstd".into(),
-            archive: format!("{repo}-{key}"),
+            codec: crate::store::archive::Codec::Zstd,
+            archive: ArchiveId::random(),
             size_bytes: size,
             unpacked_bytes: size,
             file_count: 1,
             digest: String::new(),
-            created_at: 0,
-            last_accessed_at: 100 * DAY - last_used_days_ago * DAY,
-            access_count: 0,
+            created_at: Timestamp::from_ms(0).unwrap(),
             created_by_run: None,
             signature: None,
+            usage: Some(Usage {
+                id: 0,
+                last_accessed_at: at,
+                access_count: 0,
+            }),
         }
     }
 
@@ -139,7 +144,8 @@ mod tests {
             now_ms: 100 * DAY,
         };
         let entries = vec![entry("a", "big-new", 120, 0)];
-        let plan = plan(entries, &policy, Some("a-big-new"));
+        let keep = entries[0].archive;
+        let plan = plan(entries, &policy, Some(keep));
         assert!(plan.evicted.is_empty());
     }
 

@@ -1,21 +1,39 @@
-//! All SQL: migrations, the lookup order, inserts, access records.
+//! All SQL: migrations, the lookup order, inserts, access records, removals.
 //!
 //! Invariants: every write is a short `BEGIN IMMEDIATE` transaction; the busy timeout is set
 //! before anything else touches the database, so parallel jobs wait instead of failing with
-//! "database is locked"; migrations are append-only and keyed by `PRAGMA user_version`.
-//! A row is only ever inserted after its archive is complete on disk.
+//! "database is locked". A row is only ever inserted after its archive is complete on disk.
+//!
+//! Rows are data a hostile job may have written: every row read becomes an
+//! [`Entry`] through [`Entry::check`] or a [`BadEntry`] saying why not — a row never makes a
+//! query fail, and a column is never used as a path (the `archive` column must be exactly the
+//! name the store derives from the archive id and codec).
+//!
+//! # Schema versions and compatibility
+//!
+//! `PRAGMA user_version` counts the *base* migrations ([`MIGRATIONS`]); a base migration may
+//! change what older binaries rely on, so a binary refuses an index whose base is newer than
+//! it knows. Changes that only add tables or columns (with defaults) are *additive steps*
+//! ([`STEPS`]), recorded in the `schema_steps` table and not in `user_version`: an older
+//! binary ignores the tables and columns it does not know and keeps working, a newer one
+//! applies the steps it lacks (cargo's global cache tracker states the same rule). So new
+//! columns must tolerate rows that older binaries insert without them.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior};
 
-use crate::clock;
+use super::entry::{ArchiveId, BadEntry, Damage, Entry, Identity, RawEntry, Timestamp, Usage};
+use super::layout;
+use super::tier::{CommitMode, Filter, Query, Removal, RepoStats, Restores, Sort, Step};
 
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Append-only: entry N migrates `user_version` N to N+1. Never edit a released step.
+/// Base migrations. Entry N migrates `user_version` N to N+1. Never edit a released step.
 const MIGRATIONS: &[&str] = &[
     // v1: entries and restore attempts.
     "CREATE TABLE entries (
@@ -56,87 +74,130 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE entries ADD COLUMN signature TEXT;",
 ];
 
+/// Additive steps (see the module docs): each only adds tables, indexes or columns with
+/// defaults. Append-only; the number of a step is its position + 1.
+const STEPS: &[&str] = &[
+    // 1: what was removed, when and why — so that a miss can say "evicted by gc at …".
+    "CREATE TABLE removals (
+        id               INTEGER PRIMARY KEY,
+        at               INTEGER NOT NULL,     -- Unix ms
+        repo             TEXT NOT NULL,
+        scope            TEXT NOT NULL,
+        key              TEXT NOT NULL,
+        key_folded       TEXT NOT NULL,
+        version          TEXT NOT NULL,
+        why              TEXT NOT NULL,        -- deleted | expired | evicted | damaged | replaced
+        size_bytes       INTEGER NOT NULL DEFAULT 0,
+        created_at       INTEGER NOT NULL DEFAULT 0,
+        access_count     INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX removals_lookup ON removals(repo, key_folded);
+    CREATE INDEX removals_at ON removals(at);",
+];
+
 const ENTRY_COLUMNS: &str = "id, repo, scope, key, version, paths, compression, archive, size_bytes, \
      unpacked_bytes, file_count, digest, created_at, last_accessed_at, access_count, created_by_run, signature";
 
-/// One row of `entries`.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub id: i64,
-    pub repo: String,
-    pub scope: Option<String>,
-    pub key: String,
-    pub version: String,
-    pub paths: Vec<String>,
-    pub compression: String,
-    pub archive: String,
-    pub size_bytes: u64,
-    pub unpacked_bytes: u64,
-    pub file_count: u64,
-    pub digest: String,
-    pub created_at: i64,
-    pub last_accessed_at: i64,
-    pub access_count: u64,
-    pub created_by_run: Option<String>,
-    pub signature: Option<String>,
-}
+/// A size column as a number in range, whatever a row holds (for sums).
+const SIZE_SUM: &str = "coalesce(sum(min(max(CAST(size_bytes AS INTEGER), 0), 1099511627776)), 0)";
 
-impl Entry {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
-        let scope: String = row.get(2)?;
-        let paths: String = row.get(5)?;
-        Ok(Self {
-            id: row.get(0)?,
-            repo: row.get(1)?,
-            scope: (!scope.is_empty()).then_some(scope),
-            key: row.get(3)?,
-            version: row.get(4)?,
-            paths: serde_json::from_str(&paths).unwrap_or_default(),
-            compression: row.get(6)?,
-            archive: row.get(7)?,
-            size_bytes: row.get::<_, i64>(8)? as u64,
-            unpacked_bytes: row.get::<_, i64>(9)? as u64,
-            file_count: row.get::<_, i64>(10)? as u64,
-            digest: row.get(11)?,
-            created_at: row.get(12)?,
-            last_accessed_at: row.get(13)?,
-            access_count: row.get::<_, i64>(14)? as u64,
-            created_by_run: row.get(15)?,
-            signature: row.get(16)?,
-        })
+/// A row as read: a usable entry, or why not.
+pub type IndexRow = Result<Entry, BadEntry>;
+
+fn text(row: &Row<'_>, i: usize) -> Option<String> {
+    match row.get_ref(i).ok()? {
+        ValueRef::Text(t) => std::str::from_utf8(t).ok().map(str::to_string),
+        _ => None,
     }
 }
 
-/// What identifies an entry: (repo, scope, version, key) — the key compared folded.
-#[derive(Debug, Clone)]
-pub struct Identity<'a> {
-    pub repo: &'a str,
-    pub scope: Option<&'a str>,
-    pub version: &'a str,
+fn int(row: &Row<'_>, i: usize) -> Option<i64> {
+    match row.get_ref(i).ok()? {
+        ValueRef::Integer(n) => Some(n),
+        _ => None,
+    }
 }
 
-/// A finished archive to register.
-#[derive(Debug, Clone)]
-pub struct NewEntry {
-    pub key: String,
-    pub paths: Vec<String>,
-    pub compression: String,
-    pub archive: String,
-    pub size_bytes: u64,
-    pub unpacked_bytes: u64,
-    pub file_count: u64,
-    pub digest: String,
-    pub created_by_run: Option<String>,
-    pub signature: Option<String>,
+/// Reads one `entries` row (columns [`ENTRY_COLUMNS`]) without trusting any of it.
+fn read_row(row: &Row<'_>) -> rusqlite::Result<IndexRow> {
+    let id: i64 = row.get(0)?;
+    let repo = text(row, 1).unwrap_or_default();
+    let key = text(row, 3).unwrap_or_default();
+    let archive_column = text(row, 7).unwrap_or_default();
+    let archive_file = layout::archive_file_of_column(&archive_column);
+    let codec_name = text(row, 6).unwrap_or_default();
+    let archive = archive_file.and_then(ArchiveId::parse_file_name);
+    let bad = |damage: Damage| BadEntry {
+        place: format!("index row {id}"),
+        key: key.clone(),
+        repo: repo.clone(),
+        damage,
+        row: Some(id),
+        archive,
+    };
+    let missing = |what: &str| bad(Damage::new(format!("{what} is missing or not of its type")));
+    let Some(scope) = text(row, 2) else {
+        return Ok(Err(missing("scope")));
+    };
+    let Some(paths) = text(row, 5) else {
+        return Ok(Err(missing("paths")));
+    };
+    let Ok(paths) = serde_json::from_str::<Vec<String>>(&paths) else {
+        return Ok(Err(bad(Damage::new(
+            "paths are not a JSON list of strings",
+        ))));
+    };
+    let Some(file) = archive_file else {
+        return Ok(Err(bad(Damage::new(format!(
+            "archive column {archive_column:?} is not a name the store makes"
+        )))));
+    };
+    let numbers = [8, 9, 10, 12, 13, 14].map(|i| int(row, i));
+    let [Some(size), Some(unpacked), Some(files), Some(created), Some(accessed), Some(count)] =
+        numbers
+    else {
+        return Ok(Err(missing("a number")));
+    };
+    let Some(last_accessed_at) = Timestamp::from_ms(accessed) else {
+        return Ok(Err(bad(Damage::new(format!(
+            "last access time {accessed} ms is out of range"
+        )))));
+    };
+    let Ok(access_count) = u64::try_from(count) else {
+        return Ok(Err(bad(Damage::new(format!(
+            "access count {count} is out of range"
+        )))));
+    };
+    let raw = RawEntry {
+        repo: repo.clone(),
+        scope: (!scope.is_empty()).then_some(scope),
+        key: key.clone(),
+        version: text(row, 4).unwrap_or_default(),
+        paths,
+        codec: codec_name,
+        archive: file.to_string(),
+        size_bytes: i128::from(size),
+        unpacked_bytes: i128::from(unpacked),
+        file_count: i128::from(files),
+        digest: text(row, 11).unwrap_or_default(),
+        created_at: i128::from(created),
+        created_by_run: text(row, 15),
+        signature: text(row, 16),
+    };
+    let usage = Usage {
+        id,
+        last_accessed_at,
+        access_count,
+    };
+    Ok(Entry::check(raw, Some(usage)).map_err(bad))
 }
 
 /// What an insert did.
 #[derive(Debug)]
 pub enum Inserted {
-    /// The row is in; `replaced` is the entry `--overwrite` displaced (its archive is now ours
-    /// to delete).
-    New { replaced: Option<Entry> },
-    /// Another writer registered the same identity first; nothing was written.
+    /// The row is in; `replaced` is the row it displaced (its archive is now ours to delete).
+    New { replaced: Option<IndexRow> },
+    /// An entry with the identity is there and stays; nothing was written.
     AlreadyExists(Entry),
 }
 
@@ -172,6 +233,8 @@ pub struct Attempt<'a> {
 
 pub struct Index {
     conn: Connection,
+    /// Additive steps present in this index (all of them unless opened read-only).
+    steps: usize,
 }
 
 /// A path as the path part of an SQLite `file:` URI.
@@ -191,6 +254,18 @@ fn is_busy(err: &rusqlite::Error) -> bool {
         err.sqlite_error_code(),
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
     )
+}
+
+fn too_new(version: usize) -> rusqlite::Error {
+    rusqlite::Error::InvalidParameterName(format!(
+        "index schema v{version} is newer than this wit-cache understands (v{}): upgrade \
+         wit-cache or use another --cache-dir",
+        MIGRATIONS.len()
+    ))
+}
+
+fn scope_text(scope: Option<&str>) -> &str {
+    scope.unwrap_or("")
 }
 
 impl Index {
@@ -214,7 +289,7 @@ impl Index {
             }
         }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let mut index = Self { conn };
+        let mut index = Self { conn, steps: 0 };
         index.migrate()?;
         Ok(index)
     }
@@ -238,12 +313,29 @@ impl Index {
             try_open(uri).or_else(|_| try_open(format!("file:{}?immutable=1", uri_path(path))))?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version as usize > MIGRATIONS.len() {
-            return Err(rusqlite::Error::InvalidParameterName(format!(
-                "index schema v{version} is newer than this wit-cache understands (v{})",
-                MIGRATIONS.len()
-            )));
+            return Err(too_new(version as usize));
         }
-        Ok(Self { conn })
+        let mut index = Self { conn, steps: 0 };
+        index.steps = index.applied_steps()?;
+        Ok(index)
+    }
+
+    fn applied_steps(&self) -> rusqlite::Result<usize> {
+        let has_table: bool = self.conn.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_steps'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_table {
+            return Ok(0);
+        }
+        let n: i64 =
+            self.conn
+                .query_row("SELECT coalesce(max(step), 0) FROM schema_steps", [], |r| {
+                    r.get(0)
+                })?;
+        // Steps a newer binary added are there, but this binary knows only its own.
+        Ok((n.max(0) as usize).min(STEPS.len()))
     }
 
     fn migrate(&mut self) -> rusqlite::Result<()> {
@@ -252,13 +344,10 @@ impl Index {
                 .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
         if current > MIGRATIONS.len() {
             // Writing into a schema we do not know could break a newer binary's invariants.
-            return Err(rusqlite::Error::InvalidParameterName(format!(
-                "index schema v{current} is newer than this wit-cache understands (v{}): upgrade \
-                 wit-cache or use another --cache-dir",
-                MIGRATIONS.len()
-            )));
+            return Err(too_new(current));
         }
-        if current == MIGRATIONS.len() {
+        if current == MIGRATIONS.len() && self.applied_steps()? == STEPS.len() {
+            self.steps = STEPS.len();
             return Ok(());
         }
         let tx = self
@@ -271,65 +360,96 @@ impl Index {
             tx.execute_batch(step)?;
         }
         tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
-        tx.commit()
+        tx.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_steps (
+                 step INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+        )?;
+        let done: i64 =
+            tx.query_row("SELECT coalesce(max(step), 0) FROM schema_steps", [], |r| {
+                r.get(0)
+            })?;
+        for (i, step) in STEPS.iter().enumerate().skip(done.max(0) as usize) {
+            tx.execute_batch(step)?;
+            tx.execute(
+                "INSERT INTO schema_steps (step, applied_at) VALUES (?1, ?2)",
+                params![i as i64 + 1, crate::clock::now_ms()],
+            )?;
+        }
+        tx.commit()?;
+        self.steps = STEPS.len();
+        Ok(())
     }
 
-    /// The entry with exactly this key (compared folded).
-    pub fn find_exact(
-        &self,
-        id: &Identity<'_>,
-        key_folded: &str,
-    ) -> rusqlite::Result<Option<Entry>> {
+    /// Whether the removals table is there (an index opened read-only may predate it).
+    fn has_removals(&self) -> bool {
+        self.steps >= 1
+    }
+
+    /// The row with exactly this identity.
+    pub fn find(&self, id: &Identity) -> rusqlite::Result<Option<IndexRow>> {
         self.conn
             .prepare_cached(&format!(
                 "SELECT {ENTRY_COLUMNS} FROM entries
                  WHERE repo = ?1 AND scope = ?2 AND version = ?3 AND key_folded = ?4"
             ))?
             .query_row(
-                params![id.repo, id.scope.unwrap_or(""), id.version, key_folded],
-                Entry::from_row,
+                params![
+                    id.repo,
+                    scope_text(id.scope.as_deref()),
+                    id.version,
+                    id.key_folded
+                ],
+                read_row,
             )
             .optional()
     }
 
-    /// GitHub's lookup order: in each scope (own first, then fallbacks), each key in order
-    /// (primary, then restore keys), first exactly, then as a prefix, newest first. Prefixes
-    /// are literal: `%` and `_` are ordinary characters here, unlike in the seed's LIKE query.
-    /// `accept` may refuse a candidate (an unsigned entry when signing is on); the search
-    /// then goes on as if it were not there.
+    /// GitHub's lookup order (see [`Query`]). Prefixes are literal: `%` and `_` are ordinary
+    /// characters here, unlike in a LIKE pattern. `visit` sees every candidate in order and
+    /// says whether to take it; steps after `until` are not searched.
     pub fn lookup(
         &self,
-        repo: &str,
-        scopes: &[Option<String>],
-        version: &str,
-        keys_folded: &[String],
-        accept: &mut dyn FnMut(&Entry) -> bool,
-    ) -> rusqlite::Result<Option<Entry>> {
+        q: &Query,
+        until: Option<Step>,
+        visit: &mut dyn FnMut(Step, IndexRow) -> bool,
+    ) -> rusqlite::Result<Option<(Step, Entry)>> {
         let mut by_prefix = self.conn.prepare_cached(&format!(
             "SELECT {ENTRY_COLUMNS} FROM entries
              WHERE repo = ?1 AND scope = ?2 AND version = ?3
                AND key_folded > ?4 AND substr(key_folded, 1, length(?4)) = ?4
              ORDER BY created_at DESC, id DESC"
         ))?;
-        for scope in scopes {
-            let id = Identity {
-                repo,
-                scope: scope.as_deref(),
-                version,
-            };
-            for key in keys_folded {
-                if let Some(e) = self.find_exact(&id, key)? {
-                    if accept(&e) {
-                        return Ok(Some(e));
+        for step in q.steps() {
+            if until.is_some_and(|u| step > u) {
+                break;
+            }
+            let scope = q.scopes[step.scope].as_deref();
+            let key = &q.keys[step.key];
+            if !step.prefix {
+                let id = Identity {
+                    repo: q.repo.clone(),
+                    scope: scope.map(str::to_string),
+                    version: q.version.clone(),
+                    key_folded: key.clone(),
+                };
+                if let Some(row) = self.find(&id)? {
+                    let taken = row.as_ref().ok().cloned();
+                    if visit(step, row) {
+                        if let Some(e) = taken {
+                            return Ok(Some((step, e)));
+                        }
                     }
                 }
-                // Rows are stepped lazily: usually only the newest match is read.
-                let mut rows =
-                    by_prefix.query(params![repo, id.scope.unwrap_or(""), version, key])?;
-                while let Some(row) = rows.next()? {
-                    let e = Entry::from_row(row)?;
-                    if accept(&e) {
-                        return Ok(Some(e));
+                continue;
+            }
+            // Rows are stepped lazily: usually only the newest match is read.
+            let mut rows = by_prefix.query(params![q.repo, scope_text(scope), q.version, key])?;
+            while let Some(row) = rows.next()? {
+                let row = read_row(row)?;
+                let taken = row.as_ref().ok().cloned();
+                if visit(step, row) {
+                    if let Some(e) = taken {
+                        return Ok(Some((step, e)));
                     }
                 }
             }
@@ -337,17 +457,16 @@ impl Index {
         Ok(None)
     }
 
-    /// Registers a finished archive. Without `overwrite`, the first writer of an identity
-    /// wins and later ones get [`Inserted::AlreadyExists`]; with it, the old row is replaced in
-    /// the same transaction, so readers see the old entry or the new one, never neither.
+    /// Registers an entry. `Create`: the first writer of an identity wins. `Replace`: the
+    /// old row goes in the same transaction, so readers see the old entry or the new one,
+    /// never neither. `Adopt`: an existing row stays when `keep` says so, else it is
+    /// replaced.
     pub fn insert(
         &mut self,
-        id: &Identity<'_>,
-        new: &NewEntry,
-        overwrite: bool,
+        e: &Entry,
+        mode: CommitMode,
+        keep: &dyn Fn(&IndexRow) -> bool,
     ) -> rusqlite::Result<Inserted> {
-        let folded = crate::keys::fold(&new.key);
-        let now = clock::now_ms();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -357,49 +476,67 @@ impl Index {
                  WHERE repo = ?1 AND scope = ?2 AND version = ?3 AND key_folded = ?4"
             ))?
             .query_row(
-                params![id.repo, id.scope.unwrap_or(""), id.version, folded],
-                Entry::from_row,
+                params![
+                    e.repo,
+                    scope_text(e.scope.as_deref()),
+                    e.version,
+                    e.key_folded()
+                ],
+                |r| Ok((r.get::<_, i64>(0)?, read_row(r)?)),
             )
             .optional()?;
         let replaced = match existing {
-            Some(e) if !overwrite => return Ok(Inserted::AlreadyExists(e)),
-            Some(e) => {
-                tx.execute("DELETE FROM entries WHERE id = ?1", [e.id])?;
-                Some(e)
+            Some((_, Ok(old))) if mode == CommitMode::Create => {
+                return Ok(Inserted::AlreadyExists(old))
+            }
+            Some((_, row)) if mode == CommitMode::Adopt && keep(&row) => {
+                if let Ok(old) = row {
+                    return Ok(Inserted::AlreadyExists(old));
+                }
+                // A bad row is never kept.
+                unreachable!("keep() never keeps a bad row")
+            }
+            Some((id, row)) => {
+                tx.execute("DELETE FROM entries WHERE id = ?1", [id])?;
+                Some(row)
             }
             None => None,
         };
-        let paths = serde_json::to_string(&new.paths).expect("a list of strings serialises");
+        let paths = serde_json::to_string(&e.paths).expect("a list of strings serialises");
         tx.execute(
             "INSERT INTO entries (repo, scope, key, key_folded, version, paths, compression, archive,
                  size_bytes, unpacked_bytes, file_count, digest, created_at, last_accessed_at,
                  access_count, created_by_run, signature)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 0, ?14, ?15)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0, ?15, ?16)",
             params![
-                id.repo,
-                id.scope.unwrap_or(""),
-                new.key,
-                folded,
-                id.version,
+                e.repo,
+                scope_text(e.scope.as_deref()),
+                e.key,
+                e.key_folded(),
+                e.version,
                 paths,
-                new.compression,
-                new.archive,
-                new.size_bytes as i64,
-                new.unpacked_bytes as i64,
-                new.file_count as i64,
-                new.digest,
-                now,
-                new.created_by_run,
-                new.signature,
+                e.codec.name(),
+                layout::archive_column(e.archive, e.codec),
+                e.size_bytes as i64,
+                e.unpacked_bytes as i64,
+                e.file_count as i64,
+                e.digest,
+                e.created_at.ms(),
+                Timestamp::now().ms().max(e.created_at.ms()),
+                e.created_by_run,
+                e.signature,
             ],
         )?;
+        if let Some(Ok(old)) = &replaced {
+            record_removal(&tx, self.steps, old, Removal::Replaced)?;
+        }
         tx.commit()?;
         Ok(Inserted::New { replaced })
     }
 
     /// Records a restore attempt and, for a hit, bumps the entry's last access and count.
     pub fn record_attempt(&mut self, a: &Attempt<'_>) -> rusqlite::Result<()> {
-        let now = clock::now_ms();
+        let now = Timestamp::now().ms();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -410,40 +547,51 @@ impl Index {
             params![
                 now,
                 a.repo,
-                a.scope.unwrap_or(""),
+                scope_text(a.scope),
                 a.primary_key,
                 a.entry.map(|e| e.key.as_str()),
-                a.entry.map(|e| e.id),
+                a.entry.and_then(|e| e.usage.as_ref()).map(|u| u.id),
                 a.outcome.as_str(),
                 a.bytes as i64,
                 a.duration_ms as i64,
             ],
         )?;
-        if let (Some(e), Outcome::Hit | Outcome::Partial) = (a.entry, a.outcome) {
+        let id = a.entry.and_then(|e| e.usage.as_ref()).map(|u| u.id);
+        if let (Some(id), Outcome::Hit | Outcome::Partial) = (id, a.outcome) {
             tx.execute(
                 "UPDATE entries SET last_accessed_at = max(last_accessed_at, ?2),
                      access_count = access_count + 1 WHERE id = ?1",
-                params![e.id, now],
+                params![id, now],
             )?;
         }
         tx.commit()
     }
 
     /// Removes rows by id, in short transactions of at most [`DELETE_BATCH`] rows so that a
-    /// big gc never holds the write lock for long; returns the ids that were still there.
-    /// The caller deletes the archives after this returns (row first, then file: a crash in
-    /// between leaves an orphan file that gc sweeps, never a row without its archive).
-    pub fn delete_entries(&mut self, ids: &[i64]) -> rusqlite::Result<Vec<i64>> {
+    /// big gc never holds the write lock for long; returns the rows that were still there
+    /// (each as it was). The caller deletes the archives after this returns (row first, then
+    /// file: a crash in between leaves an orphan file that gc sweeps, never a row without
+    /// its archive).
+    pub fn delete_rows(&mut self, ids: &[i64], why: Removal) -> rusqlite::Result<Vec<IndexRow>> {
         let mut gone = Vec::with_capacity(ids.len());
         for batch in ids.chunks(DELETE_BATCH) {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
             {
-                let mut stmt = tx.prepare_cached("DELETE FROM entries WHERE id = ?1")?;
+                let mut select = tx.prepare_cached(&format!(
+                    "SELECT {ENTRY_COLUMNS} FROM entries WHERE id = ?1"
+                ))?;
+                let mut delete = tx.prepare_cached("DELETE FROM entries WHERE id = ?1")?;
                 for id in batch {
-                    if stmt.execute([id])? > 0 {
-                        gone.push(*id);
+                    let Some(row) = select.query_row([id], read_row).optional()? else {
+                        continue;
+                    };
+                    if delete.execute([id])? > 0 {
+                        if let Ok(e) = &row {
+                            record_removal(&tx, self.steps, e, why)?;
+                        }
+                        gone.push(row);
                     }
                 }
             }
@@ -452,195 +600,269 @@ impl Index {
         Ok(gone)
     }
 
-    /// Entries matching a filter, sorted.
-    pub fn list(&self, filter: &Filter<'_>) -> rusqlite::Result<Vec<Entry>> {
-        let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE 1 = 1");
-        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    fn where_clause(filter: &Filter, args: &mut Vec<Box<dyn rusqlite::ToSql>>) -> String {
+        let mut sql = String::from(" WHERE 1 = 1");
+        let mut push = |cond: &str, v: Box<dyn rusqlite::ToSql>| {
+            args.push(v);
+            sql.push_str(&cond.replace("?N", &format!("?{}", args.len())));
+        };
         if let Some(id) = filter.id {
-            args.push(Box::new(id));
-            sql.push_str(&format!(" AND id = ?{}", args.len()));
+            push(" AND id = ?N", Box::new(id));
         }
-        if let Some(repo) = filter.repo {
-            args.push(Box::new(repo.to_string()));
-            sql.push_str(&format!(" AND repo = ?{}", args.len()));
+        if let Some(repo) = &filter.repo {
+            push(" AND repo = ?N", Box::new(repo.clone()));
         }
-        if let Some(scope) = filter.scope {
-            args.push(Box::new(scope.to_string()));
-            sql.push_str(&format!(" AND scope = ?{}", args.len()));
+        if let Some(scope) = &filter.scope {
+            push(" AND scope = ?N", Box::new(scope.clone()));
+        }
+        if let Some(version) = &filter.version {
+            push(" AND version = ?N", Box::new(version.clone()));
         }
         if let Some(key) = &filter.key_folded {
-            args.push(Box::new(key.clone()));
-            sql.push_str(&format!(" AND key_folded = ?{}", args.len()));
+            push(" AND key_folded = ?N", Box::new(key.clone()));
         }
         if let Some(prefix) = &filter.prefix_folded {
-            args.push(Box::new(prefix.clone()));
-            let n = args.len();
-            sql.push_str(&format!(
-                " AND key_folded >= ?{n} AND substr(key_folded, 1, length(?{n})) = ?{n}"
-            ));
+            push(
+                " AND key_folded >= ?N AND substr(key_folded, 1, length(?N)) = ?N",
+                Box::new(prefix.clone()),
+            );
         }
+        sql
+    }
+
+    /// Rows matching a filter, sorted, within its limit and offset.
+    pub fn list(&self, filter: &Filter) -> rusqlite::Result<Vec<IndexRow>> {
+        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        let mut sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM entries{}",
+            Self::where_clause(filter, &mut args)
+        );
         sql.push_str(match filter.sort {
             Sort::Created => " ORDER BY created_at DESC, id DESC",
             Sort::LastUsed => " ORDER BY last_accessed_at DESC, id DESC",
             Sort::LeastRecentlyUsed => " ORDER BY repo, last_accessed_at ASC, id ASC",
             Sort::Size => " ORDER BY size_bytes DESC, id DESC",
+            Sort::Hits => " ORDER BY access_count DESC, last_accessed_at DESC, id DESC",
         });
-        if let Some(limit) = filter.limit {
-            sql.push_str(&format!(" LIMIT {limit}"));
+        if filter.limit.is_some() || filter.offset > 0 {
+            let limit = filter
+                .limit
+                .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+            let offset = i64::try_from(filter.offset).unwrap_or(i64::MAX);
+            sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
         }
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(
             rusqlite::params_from_iter(args.iter().map(AsRef::as_ref)),
-            Entry::from_row,
+            read_row,
         )?;
         rows.collect()
+    }
+
+    /// How many rows match a filter, without its limit and offset.
+    pub fn count(&self, filter: &Filter) -> rusqlite::Result<u64> {
+        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        let sql = format!(
+            "SELECT count(*) FROM entries{}",
+            Self::where_clause(filter, &mut args)
+        );
+        self.conn
+            .query_row(
+                &sql,
+                rusqlite::params_from_iter(args.iter().map(AsRef::as_ref)),
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n.max(0) as u64)
     }
 
     /// Total archive bytes of one repo (the cheap check `save` runs after it commits).
     pub fn repo_size(&self, repo: &str) -> rusqlite::Result<u64> {
         self.conn
-            .prepare_cached("SELECT coalesce(sum(size_bytes), 0) FROM entries WHERE repo = ?1")?
+            .prepare_cached(&format!("SELECT {SIZE_SUM} FROM entries WHERE repo = ?1"))?
             .query_row([repo], |r| r.get::<_, i64>(0))
-            .map(|n| n as u64)
+            .map(|n| n.max(0) as u64)
     }
 
-    /// Every archive name the index refers to (for gc's orphan sweep).
-    pub fn archive_names(&self) -> rusqlite::Result<std::collections::HashSet<String>> {
+    /// Every archive the index refers to (for gc's orphan sweep); rows that name no archive
+    /// the store could have made refer to nothing.
+    pub fn archives(&self) -> rusqlite::Result<HashSet<ArchiveId>> {
         let mut stmt = self.conn.prepare("SELECT archive FROM entries")?;
-        let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        names.collect()
+        let names = stmt.query_map([], |r| {
+            Ok(match r.get_ref(0)? {
+                ValueRef::Text(t) => std::str::from_utf8(t)
+                    .ok()
+                    .and_then(layout::archive_file_of_column)
+                    .and_then(ArchiveId::parse_file_name)
+                    .map(|(id, _)| id),
+                _ => None,
+            })
+        })?;
+        let mut out = HashSet::new();
+        for n in names {
+            if let Some(id) = n? {
+                out.insert(id);
+            }
+        }
+        Ok(out)
     }
 
-    /// Per-repo statistics: entries and sizes now, restore attempts since `since_ms`.
-    pub fn stats(&self, repo: Option<&str>, since_ms: i64) -> rusqlite::Result<Vec<RepoStats>> {
-        let mut stmt = self.conn.prepare(
+    /// Per-repo statistics: entries and sizes now, restore attempts since `since`.
+    pub fn stats(
+        &self,
+        repo: Option<&str>,
+        since: Option<Timestamp>,
+    ) -> rusqlite::Result<Vec<RepoStats>> {
+        let since_ms = since.map_or(i64::MIN, Timestamp::ms);
+        let mut stmt = self.conn.prepare(&format!(
             "WITH e AS (
-                 SELECT repo, count(*) AS entries, sum(size_bytes) AS size
+                 SELECT repo, count(*) AS entries, {SIZE_SUM} AS size
                  FROM entries WHERE ?1 IS NULL OR repo = ?1 GROUP BY repo),
              a AS (
                  SELECT repo,
                         sum(outcome = 'hit') AS hits,
                         sum(outcome = 'partial') AS partial_hits,
                         sum(outcome = 'miss') AS misses,
-                        sum(bytes) AS bytes,
-                        sum(duration_ms) AS ms
+                        sum(max(CAST(bytes AS INTEGER), 0)) AS bytes,
+                        sum(max(CAST(duration_ms AS INTEGER), 0)) AS ms
                  FROM restore_attempts WHERE at >= ?2 AND (?1 IS NULL OR repo = ?1) GROUP BY repo),
              r AS (SELECT repo FROM e UNION SELECT repo FROM a)
              SELECT r.repo, coalesce(e.entries, 0), coalesce(e.size, 0), coalesce(a.hits, 0),
                     coalesce(a.partial_hits, 0), coalesce(a.misses, 0), coalesce(a.bytes, 0),
                     coalesce(a.ms, 0)
-             FROM r LEFT JOIN e USING (repo) LEFT JOIN a USING (repo) ORDER BY r.repo",
-        )?;
+             FROM r LEFT JOIN e USING (repo) LEFT JOIN a USING (repo) ORDER BY r.repo"
+        ))?;
+        let n = |r: &Row<'_>, i: usize| -> rusqlite::Result<u64> {
+            Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
+        };
         let rows = stmt.query_map(params![repo, since_ms], |r| {
             Ok(RepoStats {
-                repo: r.get(0)?,
-                entries: r.get::<_, i64>(1)? as u64,
-                size_bytes: r.get::<_, i64>(2)? as u64,
-                hits: r.get::<_, i64>(3)? as u64,
-                partial_hits: r.get::<_, i64>(4)? as u64,
-                misses: r.get::<_, i64>(5)? as u64,
-                bytes_restored: r.get::<_, i64>(6)? as u64,
-                restore_ms: r.get::<_, i64>(7)? as u64,
+                repo: text(r, 0).unwrap_or_default(),
+                entries: n(r, 1)?,
+                size_bytes: n(r, 2)?,
+                restores: Some(Restores {
+                    hits: n(r, 3)?,
+                    partial_hits: n(r, 4)?,
+                    misses: n(r, 5)?,
+                    bytes_restored: n(r, 6)?,
+                    restore_ms: n(r, 7)?,
+                }),
             })
         })?;
         rows.collect()
     }
 
-    /// The most restored keys since `since_ms`: (repo, key, restores), most first.
+    /// The most restored keys since `since`: (repo, key, restores), most first.
     pub fn top_keys(
         &self,
         repo: Option<&str>,
-        since_ms: i64,
+        since: Option<Timestamp>,
         limit: u32,
     ) -> rusqlite::Result<Vec<(String, String, u64)>> {
+        let since_ms = since.map_or(i64::MIN, Timestamp::ms);
         let mut stmt = self.conn.prepare(
             "SELECT repo, matched_key, count(*) AS n FROM restore_attempts
              WHERE outcome != 'miss' AND at >= ?2 AND (?1 IS NULL OR repo = ?1)
              GROUP BY repo, matched_key ORDER BY n DESC, repo, matched_key LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![repo, since_ms, limit], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+            Ok((
+                text(r, 0).unwrap_or_default(),
+                text(r, 1).unwrap_or_default(),
+                r.get::<_, i64>(2)?.max(0) as u64,
+            ))
         })?;
         rows.collect()
     }
 
-    /// Forgets restore attempts older than `before_ms` (statistics keep a bounded history).
-    pub fn prune_attempts(&mut self, before_ms: i64) -> rusqlite::Result<usize> {
+    /// Forgets restore attempts and removals older than `before` (statistics keep a bounded
+    /// history).
+    pub fn prune_history(
+        &mut self,
+        attempts_before: i64,
+        removals_before: i64,
+    ) -> rusqlite::Result<usize> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute("DELETE FROM restore_attempts WHERE at < ?1", [before_ms])?;
+        let mut n = tx.execute(
+            "DELETE FROM restore_attempts WHERE at < ?1",
+            [attempts_before],
+        )?;
+        if self.steps >= 1 {
+            n += tx.execute("DELETE FROM removals WHERE at < ?1", [removals_before])?;
+        }
         tx.commit()?;
         Ok(n)
     }
+
+    /// Whether the index has removal records (see [`STEPS`]).
+    pub fn records_removals(&self) -> bool {
+        self.has_removals()
+    }
+}
+
+/// Records why an entry went, for the miss hints (only where the removals table exists).
+fn record_removal(
+    tx: &rusqlite::Transaction<'_>,
+    steps: usize,
+    e: &Entry,
+    why: Removal,
+) -> rusqlite::Result<()> {
+    if steps < 1 {
+        return Ok(());
+    }
+    let why = match why {
+        Removal::Deleted => "deleted",
+        Removal::Expired => "expired",
+        Removal::Evicted => "evicted",
+        Removal::Damaged => "damaged",
+        Removal::Replaced => "replaced",
+    };
+    tx.prepare_cached(
+        "INSERT INTO removals (at, repo, scope, key, key_folded, version, why, size_bytes,
+             created_at, access_count)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        Timestamp::now().ms(),
+        e.repo,
+        scope_text(e.scope.as_deref()),
+        e.key,
+        e.key_folded(),
+        e.version,
+        why,
+        e.size_bytes as i64,
+        e.created_at.ms(),
+        e.usage.as_ref().map_or(0, |u| u.access_count as i64),
+    ])?;
+    Ok(())
 }
 
 /// Most rows deleted in one write transaction.
 const DELETE_BATCH: usize = 200;
 
-/// Which entries `list`, `show`, `delete` and `gc` look at; `None` fields do not filter.
-#[derive(Debug, Default)]
-pub struct Filter<'a> {
-    pub id: Option<i64>,
-    pub repo: Option<&'a str>,
-    pub scope: Option<&'a str>,
-    pub key_folded: Option<String>,
-    pub prefix_folded: Option<String>,
-    pub sort: Sort,
-    pub limit: Option<u64>,
-}
-
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub enum Sort {
-    Created,
-    #[default]
-    LastUsed,
-    /// Per repo, least recently used first: the eviction order.
-    LeastRecentlyUsed,
-    Size,
-}
-
-/// One repo's numbers for `stats`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RepoStats {
-    pub repo: String,
-    pub entries: u64,
-    pub size_bytes: u64,
-    pub hits: u64,
-    pub partial_hits: u64,
-    pub misses: u64,
-    pub bytes_restored: u64,
-    pub restore_ms: u64,
-}
-
-impl RepoStats {
-    /// (hits + partial hits) / attempts, 0 when there were none.
-    pub fn hit_rate(&self) -> f64 {
-        let attempts = self.hits + self.partial_hits + self.misses;
-        if attempts == 0 {
-            0.0
-        } else {
-            (self.hits + self.partial_hits) as f64 / attempts as f64
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::archive::Codec;
 
-    fn new_entry(key: &str, archive: &str) -> NewEntry {
-        NewEntry {
-            key: key.to_string(),
+    fn entry(key: &str, created: i64) -> Entry {
+        Entry {
+            repo: "o/r".into(),
+            scope: None,
+            key: key.into(),
+            version: "v".repeat(64).replace('v', "a"),
             paths: vec!["node_modules".into()],
-            compression: "zstd".into(),
-            archive: archive.into(),
+            codec: Codec::Zstd,
+            archive: ArchiveId::random(),
             size_bytes: 10,
             unpacked_bytes: 20,
             file_count: 1,
-            digest: "00".into(),
+            digest: "0".repeat(64),
+            created_at: Timestamp::from_ms(created).unwrap(),
             created_by_run: None,
             signature: None,
+            usage: None,
         }
     }
 
@@ -650,26 +872,29 @@ mod tests {
         (dir, index)
     }
 
-    const ID: Identity<'static> = Identity {
-        repo: "o/r",
-        scope: None,
-        version: "v",
-    };
+    fn query(scopes: &[Option<&str>], keys: &[&str]) -> Query {
+        Query {
+            repo: "o/r".into(),
+            scopes: scopes.iter().map(|s| s.map(str::to_string)).collect(),
+            version: "a".repeat(64),
+            keys: keys.iter().map(|k| crate::keys::fold(k)).collect(),
+        }
+    }
+
+    fn add(ix: &mut Index, e: &Entry) {
+        ix.insert(e, CommitMode::Create, &|_| true).unwrap();
+    }
 
     #[test]
     fn lookup_order_exact_then_newest_prefix_then_restore_keys() {
         let (_d, mut ix) = index();
-        ix.insert(&ID, &new_entry("npm-Linux-aaa", "a1"), false)
-            .unwrap();
-        ix.insert(&ID, &new_entry("npm-Linux-bbb", "a2"), false)
-            .unwrap();
-        ix.insert(&ID, &new_entry("npm-Linux-", "a3"), false)
-            .unwrap();
+        add(&mut ix, &entry("npm-Linux-aaa", 1));
+        add(&mut ix, &entry("npm-Linux-bbb", 2));
+        add(&mut ix, &entry("npm-Linux-", 3));
         let find = |keys: &[&str]| {
-            let keys: Vec<String> = keys.iter().map(|k| crate::keys::fold(k)).collect();
-            ix.lookup("o/r", &[None], "v", &keys, &mut |_| true)
+            ix.lookup(&query(&[None], keys), None, &mut |_, r| r.is_ok())
                 .unwrap()
-                .map(|e| e.key)
+                .map(|(_, e)| e.key)
         };
         assert_eq!(
             find(&["NPM-linux-AAA"]).as_deref(),
@@ -691,77 +916,87 @@ mod tests {
             find(&["x", "npm-Linux-a"]).as_deref(),
             Some("npm-Linux-aaa")
         );
+        // `until` stops the search.
+        let stopped = ix
+            .lookup(
+                &query(&[None], &["x", "npm-Linux-a"]),
+                Some(Step {
+                    scope: 0,
+                    key: 0,
+                    prefix: true,
+                }),
+                &mut |_, r| r.is_ok(),
+            )
+            .unwrap();
+        assert!(stopped.is_none());
     }
 
     #[test]
-    fn first_writer_wins_unless_overwrite() {
+    fn first_writer_wins_unless_replace() {
         let (_d, mut ix) = index();
+        let first = entry("k", 1);
         assert!(matches!(
-            ix.insert(&ID, &new_entry("k", "a1"), false).unwrap(),
-            Inserted::New { .. }
+            ix.insert(&first, CommitMode::Create, &|_| true).unwrap(),
+            Inserted::New { replaced: None }
         ));
-        match ix.insert(&ID, &new_entry("K", "a2"), false).unwrap() {
-            Inserted::AlreadyExists(e) => assert_eq!(e.archive, "a1"),
+        match ix
+            .insert(&entry("K", 2), CommitMode::Create, &|_| true)
+            .unwrap()
+        {
+            Inserted::AlreadyExists(e) => assert_eq!(e.archive, first.archive),
             other @ Inserted::New { .. } => panic!("expected AlreadyExists, got {other:?}"),
         }
-        match ix.insert(&ID, &new_entry("k", "a3"), true).unwrap() {
+        let third = entry("k", 3);
+        match ix.insert(&third, CommitMode::Replace, &|_| true).unwrap() {
             Inserted::New {
-                replaced: Some(e), ..
-            } => assert_eq!(e.archive, "a1"),
+                replaced: Some(Ok(e)),
+            } => assert_eq!(e.archive, first.archive),
             other => panic!("expected a replacement, got {other:?}"),
         }
-        assert_eq!(ix.find_exact(&ID, "k").unwrap().unwrap().archive, "a3");
+        let id = third.identity();
+        assert_eq!(
+            ix.find(&id).unwrap().unwrap().unwrap().archive,
+            third.archive
+        );
+        // Adopt keeps what `keep` accepts, replaces what it refuses.
+        let fourth = entry("k", 4);
+        assert!(matches!(
+            ix.insert(&fourth, CommitMode::Adopt, &|_| true).unwrap(),
+            Inserted::AlreadyExists(_)
+        ));
+        assert!(matches!(
+            ix.insert(&fourth, CommitMode::Adopt, &|_| false).unwrap(),
+            Inserted::New { replaced: Some(_) }
+        ));
     }
 
     #[test]
     fn scopes_and_versions_are_separate_namespaces() {
         let (_d, mut ix) = index();
-        let main = Identity {
-            scope: Some("main"),
-            ..ID
+        let mut main = entry("k", 1);
+        main.scope = Some("main".into());
+        add(&mut ix, &main);
+        let found = |q: Query| {
+            ix.lookup(&q, None, &mut |_, r| r.is_ok())
+                .unwrap()
+                .is_some()
         };
-        ix.insert(&main, &new_entry("k", "a1"), false).unwrap();
-        assert!(ix
-            .lookup("o/r", &[None], "v", &["k".into()], &mut |_| true)
-            .unwrap()
-            .is_none());
-        assert!(ix
-            .lookup(
-                "o/r",
-                &[Some("feature".into()), Some("main".into())],
-                "v",
-                &["k".into()],
-                &mut |_| true
-            )
-            .unwrap()
-            .is_some());
-        assert!(ix
-            .lookup(
-                "o/r",
-                &[Some("main".into())],
-                "other",
-                &["k".into()],
-                &mut |_| true
-            )
-            .unwrap()
-            .is_none());
-        assert!(ix
-            .lookup(
-                "other/repo",
-                &[Some("main".into())],
-                "v",
-                &["k".into()],
-                &mut |_| true
-            )
-            .unwrap()
-            .is_none());
+        assert!(!found(query(&[None], &["k"])));
+        assert!(found(query(&[Some("feature"), Some("main")], &["k"])));
+        let mut other_version = query(&[Some("main")], &["k"]);
+        other_version.version = "b".repeat(64);
+        assert!(!found(other_version));
+        let mut other_repo = query(&[Some("main")], &["k"]);
+        other_repo.repo = "other/repo".into();
+        assert!(!found(other_repo));
     }
 
     #[test]
     fn attempts_bump_access_on_hits_only() {
         let (_d, mut ix) = index();
-        ix.insert(&ID, &new_entry("k", "a1"), false).unwrap();
-        let e = ix.find_exact(&ID, "k").unwrap().unwrap();
+        let e = entry("k", 1);
+        add(&mut ix, &e);
+        let e = ix.find(&e.identity()).unwrap().unwrap().unwrap();
         let attempt = |outcome| Attempt {
             repo: "o/r",
             scope: None,
@@ -778,11 +1013,64 @@ mod tests {
             ..attempt(Outcome::Miss)
         })
         .unwrap();
-        assert_eq!(ix.find_exact(&ID, "k").unwrap().unwrap().access_count, 2);
+        let after = ix.find(&e.identity()).unwrap().unwrap().unwrap();
+        assert_eq!(after.usage.unwrap().access_count, 2);
         let n: i64 = ix
             .conn
             .query_row("SELECT count(*) FROM restore_attempts", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn hostile_rows_are_bad_entries_not_errors() {
+        let (_d, mut ix) = index();
+        add(&mut ix, &entry("good", 1));
+        for (n, (archive, size, created)) in [
+            ("'/etc/passwd'", "1", "1"),
+            ("'archives-v1/00/../../x.tar.zst'", "1", "1"),
+            (
+                "'archives-v1/ab/00000000000000000000000000000000.tar.zst'",
+                "1",
+                "1",
+            ),
+            (
+                "'archives-v1/00/00000000000000000000000000000000.tar.zst'",
+                "'many'",
+                "1",
+            ),
+            (
+                "'archives-v1/11/11111111111111111111111111111111.tar.zst'",
+                "1",
+                "253402300800000",
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            ix.conn
+                .execute_batch(&format!(
+                    "INSERT INTO entries (repo, scope, key, key_folded, version, paths, compression,
+                         archive, size_bytes, unpacked_bytes, file_count, digest, created_at,
+                         last_accessed_at, access_count)
+                     VALUES ('o/r', '', 'bad-{n}', 'bad-{n}',
+                         '{v}', '[\"p\"]', 'zstd', {archive}, {size}, 1, 1, '{d}', {created}, 1, 0)",
+                    v = "a".repeat(64),
+                    d = "0".repeat(64),
+                ))
+                .unwrap();
+        }
+        let rows = ix.list(&Filter::default()).unwrap();
+        assert_eq!(rows.len(), 6);
+        assert_eq!(rows.iter().filter(|r| r.is_ok()).count(), 1);
+        let bad: Vec<&BadEntry> = rows.iter().filter_map(|r| r.as_ref().err()).collect();
+        assert!(bad.iter().all(|b| b.row.is_some()));
+        // Only the two rows whose archive column is exactly a name the store makes keep it.
+        assert_eq!(bad.iter().filter(|b| b.archive.is_some()).count(), 2);
+        assert_eq!(ix.archives().unwrap().len(), 3);
+        assert!(
+            ix.repo_size("o/r").unwrap() < 100,
+            "a text size counts as 0"
+        );
     }
 }

@@ -687,7 +687,8 @@ fn signed_entries_are_checked_on_remote_hits() {
 fn bad_store_urls_are_usage_errors() {
     let env = TestEnv::new();
     for (url, says) in [
-        ("ftp://x", "only s3:// is supported"),
+        ("ftp://x", "unsupported scheme 'ftp'"),
+        ("file://relative", "no absolute directory"),
         ("s3://", "names no bucket"),
         ("s3://b/../x", "invalid"),
     ] {
