@@ -537,7 +537,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__restore)
-            opts="-q -v -h -V --key --path --scope --restore-key --fallback-scope --lookup-only --fail-on-miss --read-only --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --key --path --scope --allow-broad-paths --restore-key --fallback-scope --lookup-only --fail-on-miss --read-only --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -591,7 +591,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__run)
-            opts="-q -v -h -V --key --path --scope --restore-key --fallback-scope --compression --level --skip-on-hit --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --key --path --scope --allow-broad-paths --restore-key --fallback-scope --compression --level --skip-on-hit --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -653,7 +653,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__save)
-            opts="-q -v -h -V --key --path --scope --compression --level --overwrite --run-id --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --key --path --scope --allow-broad-paths --compression --level --overwrite --run-id --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

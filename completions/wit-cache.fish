@@ -61,6 +61,7 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l workspac
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l allow-broad-paths -d 'Accept a path line that is the home directory, or an ancestor of it or of the workspace (refused by default: `--path ~` would cache ~/.ssh)'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l lookup-only -d 'Only look the entry up and report it; extract nothing'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l fail-on-miss -d 'Exit with code 3 when no entry matches (a miss is otherwise a success)'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l read-only -d 'Write nothing to the store: no statistics, no clean-up of damaged entries (for untrusted jobs and read-only mounts of the store)'
@@ -84,6 +85,7 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l workspace -
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l allow-broad-paths -d 'Accept a path line that is the home directory, or an ancestor of it or of the workspace (refused by default: `--path ~` would cache ~/.ssh)'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l overwrite -d 'Replace an existing entry atomically instead of keeping the first one'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l json -d 'Print one JSON document on stdout and nothing else there'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -s q -l quiet -d 'Print only warnings and errors'
@@ -214,6 +216,7 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l workspace -d
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l allow-broad-paths -d 'Accept a path line that is the home directory, or an ancestor of it or of the workspace (refused by default: `--path ~` would cache ~/.ssh)'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l skip-on-hit -d 'Run nothing after an exact hit of the primary key (the restored files are the command\'s result, e.g. node_modules for `npm ci`); exit 0'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l json -d 'Print one JSON document on stdout and nothing else there'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -s q -l quiet -d 'Print only warnings and errors'

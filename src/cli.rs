@@ -193,6 +193,11 @@ pub struct EntryArgs {
         value_name = "SCOPE"
     )]
     pub scope: Option<String>,
+
+    /// Accept a path line that is the home directory, or an ancestor of it or of the
+    /// workspace (refused by default: `--path ~` would cache ~/.ssh)
+    #[arg(long)]
+    pub allow_broad_paths: bool,
 }
 
 /// What a restore falls back on when the primary key misses; shared by `restore` and `run`.

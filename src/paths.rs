@@ -6,6 +6,12 @@
 //! `<root index>/<path relative to the base>`, so a restore maps each member back under the
 //! same root and can check that it stays there: a member may only land where its root's line
 //! would have matched. `!` lines exclude files, also inside included directories.
+//!
+//! A line that names the workspace itself (`.`), or the home directory or an ancestor of
+//! either, is its own base with an empty name: its members are named relative to it, so an
+//! entry saved with `--path .` in `/a/ws` restores in `/b/work`, as GitHub's does. Such broad
+//! lines other than the workspace itself are refused unless asked for
+//! ([`CachePaths::broad_lines`]): `--path ~` would archive `~/.ssh`.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -20,6 +26,8 @@ use crate::error::UsageError;
 pub struct CachePaths {
     pub roots: Vec<Root>,
     excludes: GlobSet,
+    /// Directories a save never archives and a restore never writes (the store's own).
+    pub protected: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -33,7 +41,8 @@ pub struct Root {
 
 #[derive(Debug, Clone)]
 pub enum RootKind {
-    /// A file, directory or symlink: `base/name`.
+    /// A file, directory or symlink: `base/name`; an empty name is `base` itself (a line
+    /// naming the workspace, or the home directory or an ancestor of either).
     Literal { name: Vec<u8> },
     /// A glob relative to `base`; `depth` is its component count when it has no `**`.
     Glob {
@@ -46,6 +55,7 @@ impl Root {
     /// The absolute path a literal root names (`None` for a glob).
     pub fn literal_path(&self) -> Option<PathBuf> {
         match &self.kind {
+            RootKind::Literal { name } if name.is_empty() => Some(self.base.clone()),
             RootKind::Literal { name } => Some(self.base.join(OsStr::from_bytes(name))),
             RootKind::Glob { .. } => None,
         }
@@ -58,7 +68,7 @@ impl Root {
             RootKind::Literal { name } => rel
                 .components()
                 .next()
-                .is_some_and(|c| c.as_os_str().as_bytes() == name.as_slice()),
+                .is_some_and(|c| name.is_empty() || c.as_os_str().as_bytes() == name.as_slice()),
             RootKind::Glob { matcher, depth } => {
                 let mut prefix = PathBuf::new();
                 for (i, c) in rel.components().enumerate() {
@@ -102,7 +112,21 @@ impl CachePaths {
                 continue;
             }
             let (abs, literal) = absolute(line, workspace, home, line)?;
-            roots.push(root_for(line, Path::new(&abs), literal)?);
+            let abs = Path::new(&abs);
+            let broad = abs == normalize(workspace)
+                || workspace.starts_with(abs)
+                || home.is_some_and(|h| normalize(h).starts_with(abs));
+            // The file system root stays an error (below), whatever is allowed.
+            let root = if broad && abs.parent().is_some() && !has_glob_meta(line.as_bytes()) {
+                Root {
+                    spec: line.clone(),
+                    base: abs.to_path_buf(),
+                    kind: RootKind::Literal { name: Vec::new() },
+                }
+            } else {
+                root_for(line, abs, literal)?
+            };
+            roots.push(root);
         }
         if roots.is_empty() {
             return Err(UsageError::new(
@@ -112,7 +136,24 @@ impl CachePaths {
         let excludes = excludes
             .build()
             .map_err(|e| UsageError::new(format!("--path exclusions do not compile: {e}")))?;
-        Ok(Self { roots, excludes })
+        Ok(Self {
+            roots,
+            excludes,
+            protected: Vec::new(),
+        })
+    }
+
+    /// The lines that name the home directory, an ancestor of it, or an ancestor of the
+    /// workspace (not the workspace itself): each would archive far more than a dependency
+    /// cache, `~/.ssh` included.
+    pub fn broad_lines(&self, workspace: &Path) -> Vec<&str> {
+        let ws = normalize(workspace);
+        self.roots
+            .iter()
+            .filter(|r| matches!(&r.kind, RootKind::Literal { name } if name.is_empty()))
+            .filter(|r| r.base != ws)
+            .map(|r| r.spec.as_str())
+            .collect()
     }
 
     /// Whether an absolute path is excluded by a `!` line.
@@ -299,6 +340,27 @@ mod tests {
         assert_eq!(p.roots[1].base, PathBuf::from("/ci/job[1]/ws/pkgs"));
         assert!(p.is_excluded(Path::new("/ci/job[1]/ws/node_modules/.cache")));
         assert!(!p.is_excluded(Path::new("/ci/job1/ws/node_modules/.cache")));
+    }
+
+    #[test]
+    fn a_line_naming_the_workspace_is_its_own_base() {
+        let lines: Vec<String> = [".", "./", "../ws", "~", "..", "~/.npm"]
+            .map(String::from)
+            .to_vec();
+        let p = CachePaths::parse(&lines, Path::new("/w/ws"), Some(Path::new("/home/u"))).unwrap();
+        for r in &p.roots[..5] {
+            assert!(
+                matches!(&r.kind, RootKind::Literal { name } if name.is_empty()),
+                "{}",
+                r.spec
+            );
+            assert!(r.allows(Path::new("anything/below")), "{}", r.spec);
+        }
+        assert_eq!(p.roots[0].base, PathBuf::from("/w/ws"));
+        assert_eq!(p.roots[3].base, PathBuf::from("/home/u"));
+        assert_eq!(p.roots[4].base, PathBuf::from("/w"));
+        assert_eq!(p.broad_lines(Path::new("/w/ws")), ["~", ".."]);
+        assert!(!p.roots[5].allows(Path::new("other")));
     }
 
     #[test]

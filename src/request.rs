@@ -85,7 +85,8 @@ pub fn key_input(raw: &str, flag: &str) -> Result<Key, UsageError> {
 
 /// JavaScript's `String.prototype.trim`: Unicode white space, line terminators and U+FEFF.
 pub fn trim_js(s: &str) -> &str {
-    s.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+    // Rust's White_Space set is JavaScript's plus U+0085 and minus U+FEFF.
+    s.trim_matches(|c: char| (c.is_whitespace() && c != '\u{85}') || c == '\u{feff}')
 }
 
 /// Multi-line inputs (`path:`, `restore-keys:`) as the action reads them: split on newlines,
@@ -127,7 +128,18 @@ impl EntryRequest {
             return Err(UsageError::new(format!("--path is empty: name {verb}")).into());
         }
         let workspace = config::workspace(global)?;
-        let paths = CachePaths::parse(&lines, &workspace, config::home().as_deref())?;
+        let mut paths = CachePaths::parse(&lines, &workspace, config::home().as_deref())?;
+        let broad = paths.broad_lines(&workspace);
+        if !broad.is_empty() && !args.allow_broad_paths {
+            return Err(UsageError::new(format!(
+                "--path '{}' names the home directory or an ancestor of it or of the workspace, \
+                 which would cache far more than dependencies (~/.ssh too): name the \
+                 directories to cache, or pass --allow-broad-paths",
+                broad[0]
+            ))
+            .into());
+        }
+        paths.protected = protect_store(&paths, &config::cache_dir(global)?)?;
         let version = keys::version_for(&lines);
         Ok(Self {
             repo,
@@ -148,6 +160,41 @@ impl EntryRequest {
             key_folded: self.key.folded(),
         }
     }
+}
+
+/// The store's directory, which a save never archives and a restore never writes: a path
+/// line inside it is refused; one that contains it (`.` with the store in the workspace)
+/// works, and the store is left out.
+fn protect_store(paths: &CachePaths, store: &std::path::Path) -> Result<Vec<PathBuf>, UsageError> {
+    let abs = if store.is_absolute() {
+        crate::paths::normalize(store)
+    } else {
+        std::env::current_dir().map_or_else(
+            |_| store.to_path_buf(),
+            |d| crate::paths::normalize(&d.join(store)),
+        )
+    };
+    let mut protected = vec![abs.clone()];
+    if let Ok(real) = abs.canonicalize() {
+        if real != abs {
+            protected.push(real);
+        }
+    }
+    for root in &paths.roots {
+        let target = root.literal_path().unwrap_or_else(|| root.base.clone());
+        let real = target.canonicalize().ok();
+        let inside = protected
+            .iter()
+            .any(|p| target.starts_with(p) || real.as_ref().is_some_and(|r| r.starts_with(p)));
+        if inside {
+            return Err(UsageError::new(format!(
+                "--path '{}' is inside the cache store {}: the store is never archived or restored into",
+                root.spec,
+                abs.display()
+            )));
+        }
+    }
+    Ok(protected)
 }
 
 /// A validated `restore` (or the restore half of `run`).
@@ -259,6 +306,11 @@ mod tests {
     fn inputs_are_trimmed_as_core_get_input_does() {
         assert_eq!(key_input(" npm-x\n", "--key").unwrap().as_str(), "npm-x");
         assert_eq!(key_input("\u{feff}k\u{a0}", "--key").unwrap().as_str(), "k");
+        assert_eq!(
+            trim_js("\u{85}k\u{2029}"),
+            "\u{85}k",
+            "JavaScript keeps U+0085"
+        );
         assert!(
             key_input("npm-\nx", "--key").is_err(),
             "a newline inside stays an error"

@@ -1023,6 +1023,43 @@ mod tests {
     }
 
     #[test]
+    fn additive_steps_keep_older_and_newer_binaries_working() {
+        let (dir, ix) = index();
+        let version: i64 = ix
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            version, 2,
+            "additive steps never raise the base version an older binary checks"
+        );
+        // A newer binary added a step of its own: a table and a column.
+        ix.conn
+            .execute_batch(
+                "CREATE TABLE from_the_future (x INTEGER);
+                 ALTER TABLE entries ADD COLUMN future_column TEXT DEFAULT 'f';
+                 INSERT INTO schema_steps (step, applied_at) VALUES (99, 0);",
+            )
+            .unwrap();
+        drop(ix);
+        let path = dir.path().join("i.sqlite");
+        let mut ix = Index::open(&path).expect("a newer additive schema still opens");
+        add(&mut ix, &entry("k", 1));
+        assert_eq!(ix.list(&Filter::default()).unwrap().len(), 1);
+        drop(ix);
+        assert!(Index::open_read_only(&path).is_ok());
+        // A newer *base* schema is refused: its changes may not be additive.
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        drop(conn);
+        let err = Index::open(&path).err().expect("refused").to_string();
+        assert!(
+            err.contains("newer than this wit-cache understands"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn hostile_rows_are_bad_entries_not_errors() {
         let (_d, mut ix) = index();
         add(&mut ix, &entry("good", 1));

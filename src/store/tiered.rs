@@ -48,9 +48,10 @@ pub struct Note {
     pub text: String,
 }
 
-/// The shared tier, once connected (or why it could not be).
+/// The shared tier: connected on first use, so that a local hit never touches it.
 enum SharedTier {
     None,
+    Pending(Box<(StoreUrl, Option<Signer>)>),
     Ready(Box<ObjectTier>),
     /// The configured shared store cannot be used at all; said once.
     Broken,
@@ -94,17 +95,7 @@ impl ReadThrough {
             );
             return this;
         }
-        this.shared = match ObjectTier::new(url, signer) {
-            Ok(t) => SharedTier::Ready(Box::new(t)),
-            Err(e) => {
-                this.warn_shared(
-                    &e,
-                    &format!("the shared store {url} is not usable"),
-                    "using the local store only",
-                );
-                SharedTier::Broken
-            }
-        };
+        this.shared = SharedTier::Pending(Box::new((url.clone(), signer)));
         this
     }
 
@@ -128,6 +119,22 @@ impl ReadThrough {
     }
 
     fn shared(&mut self) -> Option<&mut ObjectTier> {
+        if let SharedTier::Pending(..) = self.shared {
+            let SharedTier::Pending(pending) =
+                std::mem::replace(&mut self.shared, SharedTier::Broken)
+            else {
+                unreachable!("matched just now")
+            };
+            let (url, signer) = *pending;
+            match ObjectTier::new(&url, signer) {
+                Ok(t) => self.shared = SharedTier::Ready(Box::new(t)),
+                Err(e) => self.warn_shared(
+                    &e,
+                    &format!("the shared store {url} is not usable"),
+                    "using the local store only",
+                ),
+            }
+        }
         match &mut self.shared {
             SharedTier::Ready(t) => Some(t),
             _ => None,

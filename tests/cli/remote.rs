@@ -1,7 +1,9 @@
-//! The shared tier (`--store s3://…`) against a real S3 server on loopback: moto's server
+//! The shared tier against a real S3 server on loopback — moto's server
 //! (`python3 -m moto.server`), which honours `If-None-Match: *` on PutObject and on
-//! CompleteMultipartUpload, so create-only saves are tested for real. Each test starts its
-//! own server on a free port and kills it on drop; "hosts" are separate stores.
+//! CompleteMultipartUpload, so create-only saves are tested for real — and against a shared
+//! directory (`file:///…`, as an NFS mount would be used). Tests of tier semantics run on
+//! both; network faults only on S3. Each test starts its own server on a free port and kills
+//! it on drop; "hosts" are separate stores.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -119,15 +121,90 @@ impl Drop for S3Server {
     }
 }
 
-/// `wit-cache` on `env`'s host, with the shared store at `endpoint`.
-fn cmd(env: &TestEnv, endpoint: &str) -> Command {
+/// Where a test's shared store is: a running S3 server, or a directory.
+enum Backend {
+    S3(S3Server),
+    Dir(tempfile::TempDir),
+}
+
+impl Backend {
+    fn s3() -> Self {
+        Self::S3(S3Server::start())
+    }
+
+    fn dir() -> Self {
+        Self::Dir(tempfile::tempdir().expect("a temp dir"))
+    }
+
+    /// What `cmd` takes: the S3 endpoint, or the `file://` URL itself.
+    fn ep(&self) -> String {
+        match self {
+            Self::S3(s) => s.endpoint(),
+            Self::Dir(d) => format!("file://{}", d.path().display()),
+        }
+    }
+
+    /// The URL prefix `list --remote --json` gives archives.
+    fn archive_prefix(&self) -> String {
+        match self {
+            Self::S3(_) => format!("s3://{BUCKET}/ci/v1/"),
+            Self::Dir(d) => format!("file://{}/v1/", d.path().display()),
+        }
+    }
+
+    /// Every object name in the store.
+    fn objects(&self) -> Vec<String> {
+        match self {
+            Self::S3(s) => s.objects(),
+            Self::Dir(d) => walkdir::WalkDir::new(d.path())
+                .into_iter()
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_file())
+                .map(|e| {
+                    e.path()
+                        .strip_prefix(d.path())
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Runs a test of tier semantics on both backends.
+macro_rules! on_both {
+    ($s3:ident, $dir:ident, $body:ident) => {
+        #[test]
+        fn $s3() {
+            $body(&Backend::s3());
+        }
+        #[test]
+        fn $dir() {
+            $body(&Backend::dir());
+        }
+    };
+}
+
+/// The environment of a host whose shared store is `ep` (an S3 endpoint or a `file://` URL).
+fn shared_env(ep: &str) -> Vec<(&'static str, String)> {
+    if ep.starts_with("file://") {
+        return vec![("WIT_CACHE_STORE", ep.to_string())];
+    }
+    vec![
+        ("WIT_CACHE_STORE", format!("s3://{BUCKET}/ci")),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ENDPOINT_URL", ep.to_string()),
+        ("AWS_ALLOW_HTTP", "true".into()),
+    ]
+}
+
+/// `wit-cache` on `env`'s host, with the shared store at `ep`.
+fn cmd(env: &TestEnv, ep: &str) -> Command {
     let mut c = env.cmd();
-    c.env("WIT_CACHE_STORE", format!("s3://{BUCKET}/ci"))
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ALLOW_HTTP", "true");
+    c.envs(shared_env(ep));
     c
 }
 
@@ -139,12 +216,7 @@ fn std_cmd(env: &TestEnv, endpoint: &str) -> StdCommand {
         .env("HOME", &env.home)
         .env("WIT_CACHE_DIR", &env.store)
         .env("WIT_REPO", "acme/app")
-        .env("WIT_CACHE_STORE", format!("s3://{BUCKET}/ci"))
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ALLOW_HTTP", "true")
+        .envs(shared_env(endpoint))
         .current_dir(&env.ws)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -205,10 +277,14 @@ fn write_dep(env: &TestEnv, content: &str) {
     env.write("dep/sub/b.txt", "b");
 }
 
-#[test]
-fn a_save_on_one_host_restores_on_another_then_locally() {
-    let mut server = S3Server::start();
-    let ep = server.endpoint();
+on_both!(
+    a_save_on_one_host_restores_on_another_then_locally,
+    a_save_restores_on_another_host_through_a_shared_directory,
+    save_on_one_host_restore_on_another
+);
+
+fn save_on_one_host_restore_on_another(backend: &Backend) {
+    let ep = backend.ep();
     let (a, b) = (TestEnv::new(), TestEnv::new());
     write_dep(&a, "from host A");
     // Big enough for a multipart upload and several download ranges.
@@ -228,9 +304,12 @@ fn a_save_on_one_host_restores_on_another_then_locally() {
         std::fs::read(b.ws.join("dep/big.bin")).unwrap(),
         noise(20 << 20, 7)
     );
-    // Host B now holds it locally: with the server gone it still restores, silently.
+    // Host B now holds it locally: with the shared store gone it still restores, silently.
     assert_eq!(b.count_entries(), 1);
-    server.stop();
+    let ep = match backend {
+        Backend::S3(_) => format!("http://127.0.0.1:{}", free_port()),
+        Backend::Dir(_) => "file:///nonexistent/wit-cache-shared".to_string(),
+    };
     b.rm("dep");
     let (doc, err) = restore(&b, &ep, "npm-Linux-abc", &[]);
     assert_eq!(doc["cache_hit"], true);
@@ -241,10 +320,14 @@ fn a_save_on_one_host_restores_on_another_then_locally() {
     assert_eq!(b.read("dep/a.txt"), "from host A");
 }
 
-#[test]
-fn restore_keys_scopes_and_case_work_remotely() {
-    let server = S3Server::start();
-    let ep = server.endpoint();
+on_both!(
+    restore_keys_scopes_and_case_work_remotely,
+    restore_keys_scopes_and_case_work_in_a_shared_directory,
+    restore_keys_scopes_and_case
+);
+
+fn restore_keys_scopes_and_case(backend: &Backend) {
+    let ep = backend.ep();
     let (a, b) = (TestEnv::new(), TestEnv::new());
     for (i, key) in ["npm-Linux-aaa", "npm-Linux-bbb", "other-1"]
         .iter()
@@ -572,10 +655,14 @@ fn a_server_stopped_mid_run_degrades_to_the_local_store() {
     assert!(stderr_of(out.get_output()).contains("cannot list the shared store s3://cache/ci"));
 }
 
-#[test]
-fn list_delete_stats_and_gc_act_on_the_shared_store() {
-    let server = S3Server::start();
-    let ep = server.endpoint();
+on_both!(
+    list_delete_stats_and_gc_act_on_the_shared_store,
+    list_delete_stats_and_gc_act_on_a_shared_directory,
+    manage_the_shared_store
+);
+
+fn manage_the_shared_store(backend: &Backend) {
+    let ep = backend.ep();
     let a = TestEnv::new();
     let t0: u64 = 1_700_000_000;
     for (i, key) in ["old-1", "mid-2", "new-3"].iter().enumerate() {
@@ -590,16 +677,47 @@ fn list_delete_stats_and_gc_act_on_the_shared_store() {
     let listed = remote_list(&a, &ep);
     assert_eq!(listed.len(), 3);
     assert_eq!(listed[0]["key"], "new-3", "newest first");
-    assert!(listed[0]["archive"]
-        .as_str()
-        .unwrap()
-        .starts_with("s3://cache/ci/v1/acme%2Fapp/noscope/new-3/"));
+    let archive = listed[0]["archive"].as_str().unwrap();
+    assert!(
+        archive.starts_with(&format!(
+            "{}acme%2Fapp/noscope/new-3/",
+            backend.archive_prefix()
+        )),
+        "{archive}"
+    );
+    assert_eq!(listed[0]["id"], serde_json::Value::Null, "ids are local");
+    assert_eq!(listed[0]["access_count"], serde_json::Value::Null);
     let out = cmd(&a, &ep)
         .args(["--json", "stats", "--remote"])
         .assert()
         .success();
     let stats = json_of(&out.get_output().stdout);
     assert_eq!(stats["total"]["entries"], 3);
+    assert_eq!(
+        stats["total"]["hits"],
+        serde_json::Value::Null,
+        "the shared store records no restores"
+    );
+    // Every format works on the shared store too.
+    let out = cmd(&a, &ep)
+        .args(["stats", "--remote", "--format", "prometheus"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.contains("wit_cache_entries{repo=\"acme/app\"} 3"),
+        "{text}"
+    );
+    assert!(!text.contains("wit_cache_restores_total{"), "{text}");
+    let out = cmd(&a, &ep)
+        .args([
+            "--json", "list", "--remote", "--limit", "1", "--prefix", "MID",
+        ])
+        .assert()
+        .success();
+    let doc = json_of(&out.get_output().stdout);
+    assert_eq!(doc["caches"][0]["key"], "mid-2");
+    assert_eq!(doc["total"], 1);
 
     // delete by key; an unknown key is a clear error.
     let out = cmd(&a, &ep)
@@ -647,15 +765,19 @@ fn list_delete_stats_and_gc_act_on_the_shared_store() {
         .args(["delete", "--remote", "--all"])
         .assert()
         .success();
-    assert!(server.objects().is_empty(), "{:?}", server.objects());
+    assert!(backend.objects().is_empty(), "{:?}", backend.objects());
     // The local tier is untouched by all of this.
     assert_eq!(a.count_entries(), 3);
 }
 
-#[test]
-fn signed_entries_are_checked_on_remote_hits() {
-    let server = S3Server::start();
-    let ep = server.endpoint();
+on_both!(
+    signed_entries_are_checked_on_remote_hits,
+    signed_entries_are_checked_on_shared_directory_hits,
+    signed_remote_hits
+);
+
+fn signed_remote_hits(backend: &Backend) {
+    let ep = backend.ep();
     let (a, b, c) = (TestEnv::new(), TestEnv::new(), TestEnv::new());
     write_dep(&a, "signed");
     cmd(&a, &ep)
@@ -703,4 +825,194 @@ fn bad_store_urls_are_usage_errors() {
     }
     let out = env.cmd().args(["list", "--remote"]).assert().code(2);
     assert!(stderr_of(out.get_output()).contains("--remote needs a shared store"));
+}
+
+on_both!(
+    a_local_restore_key_match_never_hides_an_exact_shared_entry,
+    a_local_restore_key_match_never_hides_an_exact_entry_in_a_shared_directory,
+    exact_shared_beats_local_partial
+);
+
+/// The read-through pair answers as one store holding both tiers: the exact primary key in
+/// the shared store beats a restore-key match in the local one, and a downloaded entry keeps
+/// the shared store's creation time, so "newest wins" agrees on every host.
+fn exact_shared_beats_local_partial(backend: &Backend) {
+    let ep = backend.ep();
+    let (a, b) = (TestEnv::new(), TestEnv::new());
+    // Host B has an older entry locally only (saved without the shared store).
+    write_dep(&b, "old local");
+    b.cmd()
+        .env("WIT_CACHE_NOW", "1700000000")
+        .args(["save", "--key", "npm-1", "--path", "dep"])
+        .assert()
+        .success();
+    // Host A saves the exact key to the shared store.
+    write_dep(&a, "exact from A");
+    cmd(&a, &ep)
+        .env("WIT_CACHE_NOW", "1700000600")
+        .args(["save", "--key", "npm-2", "--path", "dep"])
+        .assert()
+        .success();
+    let (doc, err) = restore(&b, &ep, "npm-2", &["--restore-key", "npm-"]);
+    assert_eq!(doc["cache_hit"], true, "{err}");
+    assert_eq!(doc["matched_key"], "npm-2");
+    assert_eq!(b.read("dep/a.txt"), "exact from A");
+    // The local copy keeps the shared store's creation time and archive.
+    let created = |env: &TestEnv, key: &str| {
+        let out = env
+            .cmd()
+            .args(["--json", "list", "--prefix", key])
+            .assert()
+            .success();
+        json_of(&out.get_output().stdout)["caches"][0].clone()
+    };
+    let (on_a, on_b) = (created(&a, "npm-2"), created(&b, "npm-2"));
+    assert_eq!(on_a["created_at"], "2023-11-14T22:23:20Z");
+    assert_eq!(on_b["created_at"], on_a["created_at"]);
+    assert_eq!(on_b["digest"], on_a["digest"]);
+    let file = |v: &serde_json::Value| {
+        v["archive"]
+            .as_str()
+            .and_then(|p| p.rsplit('/').next())
+            .map(str::to_string)
+    };
+    assert_eq!(file(&on_b), file(&on_a), "one archive id on every host");
+
+    // A local exact hit of the primary key never asks the shared store.
+    let (doc, err) = restore(&b, "http://127.0.0.1:9", "npm-1", &[]);
+    assert_eq!(doc["cache_hit"], true, "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    // Within a prefix step the newest of both tiers wins: A saves a newer npm-3 remotely.
+    write_dep(&a, "newest from A");
+    cmd(&a, &ep)
+        .env("WIT_CACHE_NOW", "1700001200")
+        .args(["save", "--key", "npm-3", "--path", "dep"])
+        .assert()
+        .success();
+    let (doc, err) = restore(&b, &ep, "npm-9", &["--restore-key", "npm-"]);
+    assert_eq!(doc["matched_key"], "npm-3", "{err}");
+}
+
+type MetaLie = Box<dyn Fn(&mut serde_json::Value)>;
+
+/// A shared store that lies: metadata with sizes, names or times out of range, oversized
+/// metadata objects, an archive of another size than recorded. Each is refused with a
+/// warning and the restore is a miss; nothing aborts or allocates what the metadata says.
+#[test]
+fn lies_in_the_shared_store_are_refused() {
+    let backend = Backend::dir();
+    let ep = backend.ep();
+    let Backend::Dir(dir) = &backend else {
+        unreachable!()
+    };
+    let a = TestEnv::new();
+    write_dep(&a, "from A");
+    let (doc, err) = save(&a, &ep, "k", &[]);
+    assert_eq!(doc["remote"], "uploaded", "{err}");
+    let meta_path = walkdir::WalkDir::new(dir.path())
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(|e| e.file_name() == "entry.json")
+        .expect("the metadata object")
+        .into_path();
+    let original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    let lies: Vec<(&str, MetaLie, &str)> = vec![
+        (
+            "a size of 2^64-1",
+            Box::new(|m| m["size_bytes"] = serde_json::json!(u64::MAX)),
+            "out of range",
+        ),
+        (
+            "an unpacked size of 2^64-1",
+            Box::new(|m| m["unpacked_bytes"] = serde_json::json!(u64::MAX)),
+            "out of range",
+        ),
+        (
+            "an archive outside its directory",
+            Box::new(|m| m["archive"] = serde_json::json!("../../../etc/passwd")),
+            "not <id>.<extension>",
+        ),
+        (
+            "a year-10000 time",
+            Box::new(|m| m["created_at_ms"] = serde_json::json!(253_402_300_800_000_i64)),
+            "out of range",
+        ),
+        (
+            "a size the archive does not have",
+            Box::new(|m| {
+                let n = m["size_bytes"].as_u64().unwrap();
+                m["size_bytes"] = serde_json::json!(n + 1);
+            }),
+            "its metadata says",
+        ),
+        (
+            "another repo than its place",
+            Box::new(|m| m["repo"] = serde_json::json!("evil/repo")),
+            "does not match its location",
+        ),
+    ];
+    for (what, lie, says) in lies {
+        let mut meta = original.clone();
+        lie(&mut meta);
+        std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+        let b = TestEnv::new();
+        let (doc, err) = restore(&b, &ep, "k", &[]);
+        assert_eq!(doc["cache_hit"], serde_json::Value::Null, "{what}: {err}");
+        assert!(err.contains(says), "{what}: expected {says:?} in {err}");
+        assert!(!b.exists("dep"), "{what}: nothing restored");
+        assert_eq!(b.count_entries(), 0, "{what}: nothing registered");
+    }
+    // A metadata object far larger than any real one is not read.
+    let mut big = original.clone();
+    big["paths"] = serde_json::json!(vec!["x".repeat(1000); 200]);
+    std::fs::write(&meta_path, serde_json::to_vec(&big).unwrap()).unwrap();
+    let b = TestEnv::new();
+    let (doc, err) = restore(&b, &ep, "k", &[]);
+    assert_eq!(doc["cache_hit"], serde_json::Value::Null, "{err}");
+    assert!(err.contains("metadata object is"), "{err}");
+    // The lies do not stop management commands: the object is reported, not fatal.
+    let out = cmd(&a, &ep)
+        .args(["--json", "list", "--remote"])
+        .assert()
+        .success();
+    assert!(stderr_of(out.get_output()).contains("is not a usable cache entry"));
+}
+
+/// gs:// and az:// URLs parse and build their clients; with a closed endpoint the request
+/// fails as an outage (exit 1), not as bad input.
+#[test]
+fn every_object_store_scheme_builds_its_client() {
+    let env = TestEnv::new();
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    for (url, vars) in [
+        (
+            "gs://bucket/p",
+            vec![
+                ("GOOGLE_BASE_URL", closed.clone()),
+                ("GOOGLE_SKIP_SIGNATURE", "true".to_string()),
+                ("GOOGLE_ALLOW_HTTP", "true".to_string()),
+            ],
+        ),
+        (
+            "az://container/p",
+            vec![
+                ("AZURE_STORAGE_ACCOUNT_NAME", "devstoreaccount1".to_string()),
+                ("AZURE_STORAGE_USE_EMULATOR", "true".to_string()),
+                ("AZURE_ALLOW_HTTP", "true".to_string()),
+            ],
+        ),
+    ] {
+        let out = env
+            .cmd()
+            .envs(vars)
+            .args(["--store", url, "list", "--remote"])
+            .assert()
+            .code(1);
+        let err = stderr_of(out.get_output());
+        assert!(
+            err.contains(&format!("cannot list the shared store {url}")),
+            "{url}: {err}"
+        );
+    }
 }

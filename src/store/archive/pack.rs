@@ -174,8 +174,13 @@ impl<W: Write> Packer<'_, W> {
                 .path()
                 .strip_prefix(path)
                 .expect("walkdir stays under its root");
+            let member = rel.join(sub);
+            // A line that is its own base (`.`): the directory itself is not a member.
+            if member.as_os_str().is_empty() {
+                continue;
+            }
             let mut name = format!("{index}/").into_bytes();
-            name.extend_from_slice(rel.join(sub).as_os_str().as_bytes());
+            name.extend_from_slice(member.as_os_str().as_bytes());
             let meta = entry.metadata().map_err(walk_error)?;
             self.add_member(entry.path(), name, &meta)?;
         }
