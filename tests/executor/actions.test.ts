@@ -247,8 +247,9 @@ test("a tag run writes its own scope and reads the default branch", async () => 
 
 test("a save that fails is a warning and the job succeeds", async () => {
   const host = new Host();
-  // The store disappears under the job between its restore and its post-job save.
-  const storeFile = `${host.store}.gone`;
+  // The store disappears under the job between its restore and its post-job save (it is moved
+  // into a temp directory of the test, which goes when the tests end).
+  const storeFile = path.join(tempDir("gone"), "store");
   const workflow = job(
     makeOut,
     step("actions/cache@v4", { path: "out", key: "k-1" }),
