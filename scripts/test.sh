@@ -43,3 +43,17 @@ if [ ! -d tests/browser/node_modules ]; then
   (cd tests/browser && npm ci --no-audit --no-fund)
 fi
 WIT_CACHE_BIN=target/debug/wit-cache node --test --test-concurrency=1 tests/browser/serve.test.mjs
+
+# The executor module (contrib/executor) against the debug binary, end to end with a real
+# `npm ci`. Node 20 cannot run TypeScript, so tsc from the module's committed lock file compiles
+# the module and then its tests, which import it as the executor does (a `file:` dependency).
+for dir in contrib/executor tests/executor; do
+  if [ ! -d "$dir/node_modules" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund)
+  fi
+done
+(cd contrib/executor && node_modules/.bin/prettier --check src ../../tests/executor/*.ts)
+rm -rf contrib/executor/dist tests/executor/build
+contrib/executor/node_modules/.bin/tsc -p contrib/executor
+contrib/executor/node_modules/.bin/tsc -p tests/executor
+WIT_CACHE_BIN=target/debug/wit-cache node --test --test-concurrency=1 tests/executor/build/*.test.js
