@@ -298,7 +298,12 @@ pub struct ListArgs {
     pub sort: SortBy,
 
     /// Show at most N entries
-    #[arg(long, value_name = "N")]
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64),
+        allow_negative_numbers = true
+    )]
     pub limit: Option<u64>,
 
     /// Act on the shared object store (--store) instead of the local one

@@ -141,6 +141,22 @@ impl Params {
     }
 }
 
+/// The largest `limit`: SQLite's LIMIT is a signed 64-bit integer.
+const MAX_LIMIT: u64 = i64::MAX as u64;
+
+/// `limit`: a whole number from 0 to [`MAX_LIMIT`]; anything else (negative, a fraction, too
+/// big for SQLite) is the client's mistake, not an index error.
+fn parse_limit(raw: &str) -> Result<u64, ApiError> {
+    raw.parse::<u64>()
+        .ok()
+        .filter(|n| *n <= MAX_LIMIT)
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "parameter 'limit' is '{raw}': use a whole number from 0 to {MAX_LIMIT}"
+            ))
+        })
+}
+
 pub fn open_store(settings: &Settings) -> Result<Store, ApiError> {
     Ok(Store::open(&settings.store_root)?)
 }
@@ -175,14 +191,7 @@ pub fn list(ctx: &Ctx<'_>) -> Reply {
                 )))
             }
         };
-        let limit = params
-            .get("limit")
-            .map(|l| {
-                l.parse::<u64>().map_err(|_| {
-                    ApiError::BadRequest(format!("parameter 'limit' is '{l}': use a whole number"))
-                })
-            })
-            .transpose()?;
+        let limit = params.get("limit").map(parse_limit).transpose()?;
         let store = open_store(ctx.settings)?;
         if let Some(repo) = &repo {
             require_known_repo(&store, repo)?;
@@ -288,5 +297,26 @@ mod tests {
         assert!(Params::parse("repo=%ff%zz%", &["repo"]).is_ok());
         let p = Params::parse("key=a%2Cb", &["key"]).unwrap();
         assert!(p.key("key").err().unwrap().message().contains("comma"));
+    }
+
+    #[test]
+    fn limits_fit_sqlite() {
+        assert_eq!(parse_limit("0").unwrap(), 0);
+        assert_eq!(parse_limit("9223372036854775807").unwrap(), MAX_LIMIT);
+        for bad in [
+            "9223372036854775808",
+            "18446744073709551616",
+            "-1",
+            "+",
+            "1e3",
+            " 1",
+        ] {
+            let err = parse_limit(bad).err().unwrap();
+            assert_eq!(err.status(), 400, "{bad}");
+            assert!(
+                err.message().contains("from 0 to 9223372036854775807"),
+                "{bad}"
+            );
+        }
     }
 }

@@ -549,3 +549,46 @@ fn foreign_host_names_are_refused_on_loopback() {
     let (status, _, _) = server.raw(b"GET /api/v1/caches?repo=acme%2Fapp HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     assert_eq!(status, 200);
 }
+
+/// `limit` out of range is the client's mistake, named as such, in the API and on the CLI.
+#[test]
+fn out_of_range_limits_are_400_in_the_api_and_usage_errors_on_the_cli() {
+    let env = seeded();
+    let server = Server::start(&env, &[], &[]);
+    for bad in [
+        "9223372036854775808",
+        "18446744073709551615",
+        "18446744073709551616",
+        "99999999999999999999999999",
+        "-1",
+        "1e3",
+        "1.5",
+        "",
+    ] {
+        let encoded: String = form_urlencoded::byte_serialize(bad.as_bytes()).collect();
+        let (status, doc) = server.get(&format!("/api/v1/caches?repo=acme/app&limit={encoded}"));
+        assert_eq!(status, 400, "limit={bad}: {doc}");
+        let error = error_of(&doc);
+        assert!(
+            error.contains("parameter 'limit'") && error.contains("from 0 to 9223372036854775807"),
+            "limit={bad}: {error}"
+        );
+    }
+    let (status, doc) = server.get("/api/v1/caches?repo=acme/app&limit=9223372036854775807");
+    assert_eq!(status, 200, "{doc}");
+    assert_eq!(doc["caches"].as_array().unwrap().len(), 3);
+    let (status, doc) = server.get("/api/v1/caches?repo=acme/app&limit=1");
+    assert_eq!((status, doc["caches"].as_array().unwrap().len()), (200, 1));
+
+    for bad in ["9223372036854775808", "18446744073709551616", "-1"] {
+        env.cmd()
+            .args(["list", "--limit", bad])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("--limit"));
+    }
+    env.cmd()
+        .args(["list", "--limit", "9223372036854775807"])
+        .assert()
+        .success();
+}
