@@ -1,5 +1,5 @@
 //! `serve`: the cache settings web page and JSON API. This only reads the settings (store,
-//! listen address, admin token, limits); the server itself lives in [`crate::serve`].
+//! listen address, tokens, limits); the server itself lives in [`crate::serve`].
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -10,7 +10,7 @@ use crate::cli::{GlobalArgs, ServeArgs};
 use crate::config;
 use crate::error::UsageError;
 use crate::output::Printer;
-use crate::serve::{self, AdminToken, Limits};
+use crate::serve::{self, AdminToken, Limits, RepoToken, Tokens};
 use crate::units::parse_age;
 
 /// The environment variable that holds the admin token when no `--admin-token-file` is given.
@@ -18,14 +18,32 @@ const TOKEN_ENV: &str = "WIT_CACHE_ADMIN_TOKEN";
 
 pub fn run(global: &GlobalArgs, args: &ServeArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let admin = admin_token(args.admin_token_file.as_deref(), printer)?;
+    let repos = match &args.tokens_file {
+        Some(path) => repo_tokens(path, printer)?,
+        None => Vec::new(),
+    };
     let settings = serve::Settings {
         store_root: config::cache_dir(global)?,
         listen: args.listen,
-        admin,
+        tokens: Tokens::new(admin, repos),
         limits: limits()?,
     };
     serve::run(settings, printer)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The repository tokens of `--tokens-file`; a malformed line stops the server from starting.
+fn repo_tokens(path: &Path, printer: &Printer) -> anyhow::Result<Vec<RepoToken>> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read --tokens-file {}", path.display()))?;
+    let tokens = serve::parse_tokens_file(&bytes, &format!("--tokens-file {}", path.display()))?;
+    if tokens.is_empty() {
+        printer.warn(&format!(
+            "--tokens-file {} holds no tokens: only the admin token can delete",
+            path.display()
+        ));
+    }
+    Ok(tokens)
 }
 
 /// The connection limits. The defaults suit every deployment we know of; these variables,

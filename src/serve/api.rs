@@ -11,7 +11,7 @@
 
 use serde_json::json;
 
-use super::auth::{self, Denied};
+use super::auth::Denied;
 use super::{Reply, Settings};
 use crate::keys::{self, Key};
 use crate::store::{Entry, Filter, Sort, Store};
@@ -66,18 +66,28 @@ impl ApiError {
         match self {
             Self::BadRequest(m) | Self::NotFound(m) => m.clone(),
             Self::Denied(Denied::Disabled) => "deleting is turned off: this server was started \
-                without an admin token (--admin-token-file or WIT_CACHE_ADMIN_TOKEN)"
+                without an admin token (--admin-token-file or WIT_CACHE_ADMIN_TOKEN) and without \
+                --tokens-file"
                 .into(),
             Self::Denied(Denied::Missing) => {
                 "deleting needs the admin token: send Authorization: Bearer <token>".into()
             }
             Self::Denied(Denied::Wrong) => "the admin token is wrong".into(),
+            Self::Denied(Denied::OtherRepo(repo)) => format!(
+                "this token may not delete caches of repo '{repo}': it is a repository token \
+                 for other repos (--tokens-file)"
+            ),
             Self::Internal(e) => format!("{e:#}"),
         }
     }
 
     fn into_reply(self) -> Reply {
-        let mut reply = Reply::json(self.status(), &json!({ "error": self.message() }));
+        let doc = match &self {
+            // Which refusal it is, for the page's script (see `Denied::code`).
+            Self::Denied(denied) => json!({ "error": self.message(), "denied": denied.code() }),
+            _ => json!({ "error": self.message() }),
+        };
+        let mut reply = Reply::json(self.status(), &doc);
         if matches!(self, Self::Denied(Denied::Missing)) {
             reply = reply.with_header("WWW-Authenticate", "Bearer realm=\"wit-cache\"");
         }
@@ -228,12 +238,18 @@ pub fn stats(ctx: &Ctx<'_>) -> Reply {
 }
 
 /// `DELETE /api/v1/caches?repo=R[&key=K]`: one key (every scope and version of it), or with
-/// no key every entry of the repo. Needs the admin token.
+/// no key every entry of the repo. Needs the admin token or a repository token for R.
 pub fn delete(ctx: &Ctx<'_>) -> Reply {
     answer((|| {
-        auth::check(ctx.settings.admin.as_ref(), ctx.authorization).map_err(ApiError::Denied)?;
+        // A token that is none of ours is refused before anything else is looked at.
+        let grant = ctx
+            .settings
+            .tokens
+            .authenticate(ctx.authorization)
+            .map_err(ApiError::Denied)?;
         let params = Params::parse(ctx.query, &["repo", "key"])?;
         let repo = params.required_repo()?;
+        grant.allows(&repo).map_err(ApiError::Denied)?;
         let key = params.key("key")?;
         let mut store = open_store(ctx.settings)?;
         require_known_repo(&store, &repo)?;

@@ -11,8 +11,8 @@
 //!
 //! Invariants: nothing a request sends can panic a handler or stop the server (bad input is a
 //! 400 with a JSON error naming the parameter; a panic would still become a 500); every
-//! user-supplied string that reaches HTML goes through [`page::esc`]; deleting needs the admin
-//! token, compared in constant time ([`auth`]). SIGINT and SIGTERM stop the server after the
+//! user-supplied string that reaches HTML goes through [`page::esc`]; deleting needs a token,
+//! compared in constant time ([`auth`]). SIGINT and SIGTERM stop the server after the
 //! requests in flight are answered.
 
 mod api;
@@ -28,14 +28,14 @@ use hyper::Method;
 
 use crate::output::Printer;
 use crate::store::Store;
-pub use auth::AdminToken;
+pub use auth::{parse_tokens_file, AdminToken, RepoToken, Tokens};
 pub use http::Limits;
 
 /// What `serve` was started with.
 pub struct Settings {
     pub store_root: PathBuf,
     pub listen: SocketAddr,
-    pub admin: Option<AdminToken>,
+    pub tokens: Tokens,
     pub limits: Limits,
 }
 
@@ -45,10 +45,10 @@ pub fn run(settings: Settings, printer: &Printer) -> anyhow::Result<()> {
     Store::open(&settings.store_root)?;
     let server = http::Server::bind(settings.listen, settings.limits.clone())?;
     let bound = server.local_addr();
-    if settings.admin.is_none() {
+    if !settings.tokens.any() {
         printer.warn(
-            "no admin token (--admin-token-file or WIT_CACHE_ADMIN_TOKEN): the page and API are \
-             read-only, deleting is refused",
+            "no admin token (--admin-token-file or WIT_CACHE_ADMIN_TOKEN) and no --tokens-file: \
+             the page and API are read-only, deleting is refused",
         );
     }
     if !bound.ip().is_loopback() {

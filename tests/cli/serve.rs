@@ -657,6 +657,16 @@ fn read_continue(stream: &mut TcpStream) {
     assert!(head.starts_with("HTTP/1.1 100 Continue"), "{head}");
 }
 
+fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .fold(String::new(), |mut hex, b| {
+            hex.push_str(&format!("{b:02x}"));
+            hex
+        })
+}
+
 /// Slow clients cost one connection each: many that announce a body and never send it, or
 /// never finish their headers, do not keep the server from answering others. The timeouts are
 /// set far beyond the test's 30 s guard, so the answer cannot come from them running out.
@@ -1017,4 +1027,159 @@ fn out_of_range_limits_are_400_in_the_api_and_usage_errors_on_the_cli() {
         .args(["list", "--limit", "9223372036854775807"])
         .assert()
         .success();
+}
+
+/// Repository tokens: each deletes in the repos its glob matches (`*` within one segment), a
+/// 403 elsewhere; the admin token still deletes everywhere.
+#[test]
+fn repository_tokens_delete_only_in_their_repos() {
+    let env = seeded();
+    for (repo, key) in [
+        ("widgets/ui", "ui-1"),
+        ("acme-corp/web", "web-1"),
+        ("acme/app/docs", "docs-1"),
+    ] {
+        env.cmd()
+            .args(["--repo", repo, "save", "--key", key, "--path", "venv"])
+            .assert()
+            .success();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tokens_file = dir.path().join("tokens");
+    std::fs::write(
+        &tokens_file,
+        format!(
+            "# CI bots, by repo\n\nacme/*   {}\n  widgets/ui {}   # the UI team\n",
+            sha256_hex("acme-bot-token"),
+            sha256_hex("ui-team-token")
+        ),
+    )
+    .unwrap();
+    let server = Server::start(
+        &env,
+        &["--tokens-file", tokens_file.to_str().unwrap()],
+        &[("WIT_CACHE_ADMIN_TOKEN", TOKEN)],
+    );
+
+    let (status, doc) = server.delete(
+        "/api/v1/caches?repo=acme/app&key=npm-Linux-abc",
+        Some("acme-bot-token"),
+    );
+    assert_eq!((status, doc["deleted"].clone()), (200, 1.into()), "{doc}");
+    for (repo, token) in [
+        ("widgets/ui", "acme-bot-token"),
+        ("acme-corp/web", "acme-bot-token"),
+        ("acme/app/docs", "acme-bot-token"),
+        ("acme/app", "ui-team-token"),
+    ] {
+        let (status, doc) = server.delete(&format!("/api/v1/caches?repo={repo}"), Some(token));
+        assert_eq!(status, 403, "{token} on {repo}: {doc}");
+        assert!(
+            error_of(&doc).contains(&format!("may not delete caches of repo '{repo}'")),
+            "{doc}"
+        );
+        assert_eq!(doc["denied"], "other-repo");
+    }
+    // A repo the glob matches but the store does not know is a 404 for that token only.
+    let (status, _) = server.delete("/api/v1/caches?repo=acme/nothing", Some("acme-bot-token"));
+    assert_eq!(status, 404);
+    let (status, _) = server.delete("/api/v1/caches?repo=acme/nothing", Some("ui-team-token"));
+    assert_eq!(status, 403);
+    // The digest in the file is not a credential; neither is a wrong token.
+    for token in [sha256_hex("acme-bot-token").as_str(), "acme-bot-tokenX"] {
+        let (status, doc) = server.delete("/api/v1/caches?repo=acme/app", Some(token));
+        assert_eq!((status, error_of(&doc)), (403, "the admin token is wrong"));
+        assert_eq!(doc["denied"], "wrong");
+    }
+    let (status, _) = server.delete("/api/v1/caches?repo=acme/app", None);
+    assert_eq!(status, 401);
+    assert_eq!(env.count_entries(), 6, "only the one entry was deleted");
+
+    let (status, doc) = server.delete("/api/v1/caches?repo=widgets/ui", Some("ui-team-token"));
+    assert_eq!((status, doc["deleted"].clone()), (200, 1.into()), "{doc}");
+    let (status, doc) = server.delete("/api/v1/caches?repo=acme/other", Some("acme-bot-token"));
+    assert_eq!((status, doc["deleted"].clone()), (200, 1.into()), "{doc}");
+    let (status, doc) = server.delete("/api/v1/caches?repo=acme-corp/web", Some(TOKEN));
+    assert_eq!((status, doc["deleted"].clone()), (200, 1.into()), "{doc}");
+    assert_eq!(env.count_entries(), 3);
+
+    // Repository tokens alone turn deleting on, for their repos only.
+    drop(server);
+    let server = Server::start(&env, &["--tokens-file", tokens_file.to_str().unwrap()], &[]);
+    assert!(
+        !server.stderr().contains("no admin token"),
+        "{}",
+        server.stderr()
+    );
+    let (status, _) = server.delete("/api/v1/caches?repo=acme/app/docs", Some("acme-bot-token"));
+    assert_eq!(status, 403);
+    let (status, doc) = server.delete(
+        "/api/v1/caches?repo=acme/app&key=pip-Linux-def",
+        Some("acme-bot-token"),
+    );
+    assert_eq!(status, 200, "{doc}");
+    let (status, doc) = server.delete("/api/v1/caches?repo=acme/app", Some(TOKEN));
+    assert_eq!((status, error_of(&doc)), (403, "the admin token is wrong"));
+    let (_, _, page) = server.request("GET", "/repo?repo=acme%2Fapp", None);
+    assert!(page.contains("a token for this repository"), "{page}");
+}
+
+#[test]
+fn a_malformed_tokens_file_is_a_usage_error_naming_the_line() {
+    let env = TestEnv::new();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens");
+    let good = sha256_hex("t");
+    let cases = [
+        (
+            format!("acme/* {good}\nwidgets/ui\n"),
+            "line 2: 'widgets/ui' is one field",
+        ),
+        (format!("# c\n\nacme/* {good} extra\n"), "line 3: 3 fields"),
+        (format!("acme/* {}\n", &good[..40]), "line 1: '"),
+        (
+            format!("acme/* {}\n", good.to_uppercase()),
+            "64 lowercase hex digits",
+        ),
+        (
+            "acme/* my-plain-secret-token\n".to_string(),
+            "never the tokens themselves",
+        ),
+        (format!("acme/** {good}\n"), "contains '**'"),
+    ];
+    for (text, needle) in cases {
+        std::fs::write(&file, &text).unwrap();
+        env.cmd()
+            .args(["serve", "--listen", "127.0.0.1:0", "--tokens-file"])
+            .arg(&file)
+            .timeout(Duration::from_secs(30))
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(format!(
+                "--tokens-file {}",
+                file.display()
+            )))
+            .stderr(predicates::str::contains(needle));
+    }
+    env.cmd()
+        .args(["serve", "--listen", "127.0.0.1:0", "--tokens-file"])
+        .arg(dir.path().join("missing"))
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("cannot read --tokens-file"));
+    for (name, value) in [
+        ("WIT_CACHE_SERVE_HEADER_TIMEOUT", "0s"),
+        ("WIT_CACHE_SERVE_BODY_TIMEOUT", "soon"),
+        ("WIT_CACHE_SERVE_MAX_CONNECTIONS", "0"),
+        ("WIT_CACHE_SERVE_MAX_CONNECTIONS", "-3"),
+    ] {
+        env.cmd()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env(name, value)
+            .timeout(Duration::from_secs(30))
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(name));
+    }
 }
