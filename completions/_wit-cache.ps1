@@ -285,7 +285,8 @@ Register-ArgumentCompleter -Native -CommandName 'wit-cache' -ScriptBlock {
         }
         'wit-cache;serve' {
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'The address to listen on (port 0 picks a free port; the bound address is printed)')
-            [CompletionResult]::new('--admin-token-file', '--admin-token-file', [CompletionResultType]::ParameterName, 'A file holding the admin token that deleting and clearing need (as `Authorization: Bearer TOKEN`) [default: env WIT_CACHE_ADMIN_TOKEN; without either, nothing can be deleted]')
+            [CompletionResult]::new('--admin-token-file', '--admin-token-file', [CompletionResultType]::ParameterName, 'A file holding the admin token that deleting and clearing need (as `Authorization: Bearer TOKEN`), in every repo [default: env WIT_CACHE_ADMIN_TOKEN; without it and without --tokens-file, nothing can be deleted]')
+            [CompletionResult]::new('--tokens-file', '--tokens-file', [CompletionResultType]::ParameterName, 'A file of repository tokens, one per line: REPO-GLOB TOKEN-SHA256, the lowercase hex SHA-256 of a token that may delete in the repos the glob matches (`*` stays within one segment: acme/* is every repo of acme); blank lines and `#` comments are allowed')
             [CompletionResult]::new('--cache-dir', '--cache-dir', [CompletionResultType]::ParameterName, 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only')
             [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]')

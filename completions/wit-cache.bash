@@ -711,7 +711,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__serve)
-            opts="-q -v -h -V --listen --admin-token-file --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --listen --admin-token-file --tokens-file --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -722,6 +722,10 @@ _wit__cache() {
                     return 0
                     ;;
                 --admin-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tokens-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -270,7 +270,8 @@ set edit:completion:arg-completer[wit-cache] = {|@words|
         }
         &'wit-cache;serve'= {
             cand --listen 'The address to listen on (port 0 picks a free port; the bound address is printed)'
-            cand --admin-token-file 'A file holding the admin token that deleting and clearing need (as `Authorization: Bearer TOKEN`) [default: env WIT_CACHE_ADMIN_TOKEN; without either, nothing can be deleted]'
+            cand --admin-token-file 'A file holding the admin token that deleting and clearing need (as `Authorization: Bearer TOKEN`), in every repo [default: env WIT_CACHE_ADMIN_TOKEN; without it and without --tokens-file, nothing can be deleted]'
+            cand --tokens-file 'A file of repository tokens, one per line: REPO-GLOB TOKEN-SHA256, the lowercase hex SHA-256 of a token that may delete in the repos the glob matches (`*` stays within one segment: acme/* is every repo of acme); blank lines and `#` comments are allowed'
             cand --cache-dir 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]'
             cand --store 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only'
             cand --repo 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]'

@@ -122,9 +122,17 @@ pub enum Command {
 }
 
 const SERVE_EXAMPLES: &str = "\
+Deleting needs `Authorization: Bearer TOKEN`. The admin token deletes in every repo; a token
+listed in --tokens-file only in the repos its lines match (403 elsewhere). A tokens file:
+
+  # REPO-GLOB   TOKEN-SHA256 (printf %s \"$TOKEN\" | sha256sum)
+  acme/*        9ac56946f30ec3d40bc067893d263aeba087557d4b9140af62d3fa47ee6eadbe
+  widgets/ui    5104df1a172d17b8af79287daedb461cee64773e0b852cf0fa611ad835ac5615
+
 Examples:
   wit-cache serve                                   # http://127.0.0.1:8080, read-only
   wit-cache serve --admin-token-file /etc/wit-cache/admin-token
+  wit-cache serve --tokens-file /etc/wit-cache/tokens
   WIT_CACHE_ADMIN_TOKEN=s3cret wit-cache serve --listen 127.0.0.1:9000";
 
 const RUN_EXAMPLES: &str = "\
@@ -307,7 +315,12 @@ pub struct ListArgs {
     pub sort: SortBy,
 
     /// Show at most N entries
-    #[arg(long, value_name = "N")]
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64),
+        allow_negative_numbers = true
+    )]
     pub limit: Option<u64>,
 
     /// Act on the shared object store (--store) instead of the local one
@@ -409,10 +422,16 @@ pub struct ServeArgs {
     pub listen: std::net::SocketAddr,
 
     /// A file holding the admin token that deleting and clearing need (as `Authorization:
-    /// Bearer TOKEN`) [default: env WIT_CACHE_ADMIN_TOKEN; without either, nothing can be
-    /// deleted]
+    /// Bearer TOKEN`), in every repo [default: env WIT_CACHE_ADMIN_TOKEN; without it and
+    /// without --tokens-file, nothing can be deleted]
     #[arg(long, value_name = "FILE")]
     pub admin_token_file: Option<PathBuf>,
+
+    /// A file of repository tokens, one per line: REPO-GLOB TOKEN-SHA256, the lowercase hex
+    /// SHA-256 of a token that may delete in the repos the glob matches (`*` stays within one
+    /// segment: acme/* is every repo of acme); blank lines and `#` comments are allowed
+    #[arg(long, value_name = "FILE")]
+    pub tokens_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -11,7 +11,7 @@
 
 use serde_json::json;
 
-use super::auth::{self, Denied};
+use super::auth::Denied;
 use super::{Reply, Settings};
 use crate::keys::{self, Key};
 use crate::store::tier::Removal;
@@ -67,18 +67,28 @@ impl ApiError {
         match self {
             Self::BadRequest(m) | Self::NotFound(m) => m.clone(),
             Self::Denied(Denied::Disabled) => "deleting is turned off: this server was started \
-                without an admin token (--admin-token-file or WIT_CACHE_ADMIN_TOKEN)"
+                without an admin token (--admin-token-file or WIT_CACHE_ADMIN_TOKEN) and without \
+                --tokens-file"
                 .into(),
             Self::Denied(Denied::Missing) => {
                 "deleting needs the admin token: send Authorization: Bearer <token>".into()
             }
             Self::Denied(Denied::Wrong) => "the admin token is wrong".into(),
+            Self::Denied(Denied::OtherRepo(repo)) => format!(
+                "this token may not delete caches of repo '{repo}': it is a repository token \
+                 for other repos (--tokens-file)"
+            ),
             Self::Internal(e) => format!("{e:#}"),
         }
     }
 
     fn into_reply(self) -> Reply {
-        let mut reply = Reply::json(self.status(), &json!({ "error": self.message() }));
+        let doc = match &self {
+            // Which refusal it is, for the page's script (see `Denied::code`).
+            Self::Denied(denied) => json!({ "error": self.message(), "denied": denied.code() }),
+            _ => json!({ "error": self.message() }),
+        };
+        let mut reply = Reply::json(self.status(), &doc);
         if matches!(self, Self::Denied(Denied::Missing)) {
             reply = reply.with_header("WWW-Authenticate", "Bearer realm=\"wit-cache\"");
         }
@@ -142,6 +152,22 @@ impl Params {
     }
 }
 
+/// The largest `limit`: SQLite's LIMIT is a signed 64-bit integer.
+const MAX_LIMIT: u64 = i64::MAX as u64;
+
+/// `limit`: a whole number from 0 to [`MAX_LIMIT`]; anything else (negative, a fraction, too
+/// big for SQLite) is the client's mistake, not an index error.
+fn parse_limit(raw: &str) -> Result<u64, ApiError> {
+    raw.parse::<u64>()
+        .ok()
+        .filter(|n| *n <= MAX_LIMIT)
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "parameter 'limit' is '{raw}': use a whole number from 0 to {MAX_LIMIT}"
+            ))
+        })
+}
+
 pub fn open_store(settings: &Settings) -> Result<LocalStore, ApiError> {
     Ok(LocalStore::open(
         &settings.store_root,
@@ -179,14 +205,7 @@ pub fn list(ctx: &Ctx<'_>) -> Reply {
                 )))
             }
         };
-        let limit = params
-            .get("limit")
-            .map(|l| {
-                l.parse::<u64>().map_err(|_| {
-                    ApiError::BadRequest(format!("parameter 'limit' is '{l}': use a whole number"))
-                })
-            })
-            .transpose()?;
+        let limit = params.get("limit").map(parse_limit).transpose()?;
         let mut store = open_store(ctx.settings)?;
         if let Some(repo) = &repo {
             require_known_repo(&mut store, repo)?;
@@ -227,12 +246,18 @@ pub fn stats(ctx: &Ctx<'_>) -> Reply {
 }
 
 /// `DELETE /api/v1/caches?repo=R[&key=K]`: one key (every scope and version of it), or with
-/// no key every entry of the repo. Needs the admin token.
+/// no key every entry of the repo. Needs the admin token or a repository token for R.
 pub fn delete(ctx: &Ctx<'_>) -> Reply {
     answer((|| {
-        auth::check(ctx.settings.admin.as_ref(), ctx.authorization).map_err(ApiError::Denied)?;
+        // A token that is none of ours is refused before anything else is looked at.
+        let grant = ctx
+            .settings
+            .tokens
+            .authenticate(ctx.authorization)
+            .map_err(ApiError::Denied)?;
         let params = Params::parse(ctx.query, &["repo", "key"])?;
         let repo = params.required_repo()?;
+        grant.allows(&repo).map_err(ApiError::Denied)?;
         let key = params.key("key")?;
         let mut store = open_store(ctx.settings)?;
         require_known_repo(&mut store, &repo)?;
@@ -298,5 +323,26 @@ mod tests {
         assert!(Params::parse("repo=%ff%zz%", &["repo"]).is_ok());
         let p = Params::parse("key=a%2Cb", &["key"]).unwrap();
         assert!(p.key("key").err().unwrap().message().contains("comma"));
+    }
+
+    #[test]
+    fn limits_fit_sqlite() {
+        assert_eq!(parse_limit("0").unwrap(), 0);
+        assert_eq!(parse_limit("9223372036854775807").unwrap(), MAX_LIMIT);
+        for bad in [
+            "9223372036854775808",
+            "18446744073709551616",
+            "-1",
+            "+",
+            "1e3",
+            " 1",
+        ] {
+            let err = parse_limit(bad).err().unwrap();
+            assert_eq!(err.status(), 400, "{bad}");
+            assert!(
+                err.message().contains("from 0 to 9223372036854775807"),
+                "{bad}"
+            );
+        }
     }
 }

@@ -1,69 +1,57 @@
-//! `wit-cache serve`: the cache settings page and its JSON API, over a small synchronous HTTP
-//! server (`tiny_http`).
+//! `wit-cache serve`: the cache settings page and its JSON API.
 //!
 //! The server is a second front end to the same code the CLI runs: every request opens its
 //! own [`LocalStore`](crate::store::LocalStore) (SQLite in WAL mode with a busy timeout, so requests,
 //! jobs and cron's gc never see "database is locked"), calls the index, and answers with the
 //! documents of [`crate::views`], so the API and `--json` cannot drift apart.
 //!
-//! Invariants: nothing a request sends can panic a worker or stop the server (bad input is a
+//! This module decides what a request gets ([`respond`]: the DNS-rebinding guard, then
+//! [`route`]); [`http`] carries requests and answers over the network, with the timeouts and
+//! limits that keep slow or hostile clients from holding the server.
+//!
+//! Invariants: nothing a request sends can panic a handler or stop the server (bad input is a
 //! 400 with a JSON error naming the parameter; a panic would still become a 500); every
-//! user-supplied string that reaches HTML goes through [`page::esc`]; deleting needs the admin
-//! token, compared in constant time ([`auth`]). SIGINT and SIGTERM stop the server after the
+//! user-supplied string that reaches HTML goes through [`page::esc`]; deleting needs a token,
+//! compared in constant time ([`auth`]). SIGINT and SIGTERM stop the server after the
 //! requests in flight are answered.
 
 mod api;
 mod auth;
+mod http;
 mod page;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::Context as _;
-use tiny_http::{Header, Method, Request, Response, Server};
+use hyper::Method;
 
 use crate::output::Printer;
 use crate::store::LocalStore;
-pub use auth::AdminToken;
-
-/// Requests answered at once: a settings page and its API need few, and the 2-core CI hosts
-/// this runs on are busy with jobs.
-const WORKERS: usize = 4;
-/// How often an idle worker looks at the shutdown flag.
-const POLL: Duration = Duration::from_millis(100);
+pub use auth::{parse_tokens_file, AdminToken, RepoToken, Tokens};
+pub use http::Limits;
 
 /// What `serve` was started with.
 pub struct Settings {
     pub store_root: PathBuf,
     pub listen: SocketAddr,
-    pub admin: Option<AdminToken>,
+    pub tokens: Tokens,
+    pub limits: Limits,
 }
 
 /// Serves until SIGINT or SIGTERM.
-pub fn run(settings: &Settings, printer: &Printer) -> anyhow::Result<()> {
+pub fn run(settings: Settings, printer: &Printer) -> anyhow::Result<()> {
     // Fail now, not at the first request, when the store cannot be opened.
     LocalStore::open(
         &settings.store_root,
         crate::store::local::Options::default(),
     )?;
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // The first signal asks for a clean stop; a second one ends the process at once.
-        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&stop))
-            .context("cannot install the signal handlers")?;
-        signal_hook::flag::register(signal, Arc::clone(&stop))
-            .context("cannot install the signal handlers")?;
-    }
-    let server = Server::http(settings.listen)
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
-    let bound = server.server_addr().to_ip().unwrap_or(settings.listen);
-    if settings.admin.is_none() {
+    let server = http::Server::bind(settings.listen, settings.limits.clone())?;
+    let bound = server.local_addr();
+    if !settings.tokens.any() {
         printer.warn(
-            "no admin token (--admin-token-file or WIT_CACHE_ADMIN_TOKEN): the page and API are \
-             read-only, deleting is refused",
+            "no admin token (--admin-token-file or WIT_CACHE_ADMIN_TOKEN) and no --tokens-file: \
+             the page and API are read-only, deleting is refused",
         );
     }
     if !bound.ip().is_loopback() {
@@ -75,87 +63,26 @@ pub fn run(settings: &Settings, printer: &Printer) -> anyhow::Result<()> {
         "Serving http://{bound} (store {}); press Ctrl-C to stop",
         settings.store_root.display()
     ));
-    std::thread::scope(|scope| {
-        for _ in 0..WORKERS {
-            scope.spawn(|| worker(&server, settings, printer, &stop));
-        }
-    });
+    server.run(Arc::new(settings), printer);
     printer.status("Stopped");
     Ok(())
 }
 
-fn worker(server: &Server, settings: &Settings, printer: &Printer, stop: &AtomicBool) {
-    while !stop.load(Ordering::Relaxed) {
-        match server.recv_timeout(POLL) {
-            Ok(Some(request)) => serve_one(request, settings, printer),
-            Ok(None) => {}
-            Err(err) => {
-                printer.warn(&format!("cannot accept a request: {err}"));
-                std::thread::sleep(POLL);
-            }
+/// The answer to one request: the DNS-rebinding guard, then the routes. Runs on a blocking
+/// thread (it opens the store and queries SQLite).
+fn respond(request: &Incoming, settings: &Settings) -> Reply {
+    if settings.listen.ip().is_loopback() {
+        if let Some(host) = request.hosts.iter().find(|h| !is_loopback_host(h)) {
+            // A page on another site that rebinds its name to 127.0.0.1 sends its own name here.
+            return Reply::json(
+                403,
+                &serde_json::json!({"error": format!(
+                    "Host '{host}' is not a loopback name: this server answers only localhost (DNS rebinding guard)"
+                )}),
+            );
         }
     }
-}
-
-fn serve_one(mut request: Request, settings: &Settings, printer: &Printer) {
-    // Nothing here reads a body; drain a small one so the connection can be reused.
-    let _ = std::io::copy(
-        &mut std::io::Read::take(request.as_reader(), 64 * 1024),
-        &mut std::io::sink(),
-    );
-    let incoming = Incoming {
-        method: request.method().clone(),
-        url: request.url().to_string(),
-        authorization: request
-            .headers()
-            .iter()
-            .find(|h| h.field.equiv("Authorization"))
-            .map(|h| h.value.as_str().to_string()),
-    };
-    let host = request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Host"))
-        .map(|h| h.value.as_str().to_string());
-    let reply = if settings.listen.ip().is_loopback()
-        && !host.as_deref().is_none_or(is_loopback_host)
-    {
-        // A page on another site that rebinds its name to 127.0.0.1 sends its own name here.
-        Reply::json(
-            403,
-            &serde_json::json!({"error": format!(
-                "Host '{}' is not a loopback name: this server answers only localhost (DNS rebinding guard)",
-                host.unwrap_or_default()
-            )}),
-        )
-    } else {
-        std::panic::catch_unwind(|| route(&incoming, settings)).unwrap_or_else(|_| {
-            Reply::json(
-                500,
-                &serde_json::json!({"error": "internal error: the request handler panicked"}),
-            )
-        })
-    };
-    printer.detail(&format!(
-        "{} {} -> {}",
-        incoming.method, incoming.url, reply.status
-    ));
-    let mut response = Response::from_data(reply.body).with_status_code(reply.status);
-    let mut headers = vec![
-        ("Content-Type", reply.content_type.to_string()),
-        ("Cache-Control", "no-store".to_string()),
-        ("X-Content-Type-Options", "nosniff".to_string()),
-        ("Referrer-Policy", "no-referrer".to_string()),
-        ("Content-Security-Policy", page::CSP.to_string()),
-    ];
-    headers.extend(reply.headers.into_iter().map(|(k, v)| (k, v.clone())));
-    for (name, value) in headers {
-        if let Ok(h) = Header::from_bytes(name.as_bytes(), value.as_bytes()) {
-            response.add_header(h);
-        }
-    }
-    // A client that hung up is not the server's problem.
-    let _ = request.respond(response);
+    route(request, settings)
 }
 
 /// Whether a Host header names this machine's loopback: `localhost`, `127.x.y.z` or `[::1]`,
@@ -177,7 +104,11 @@ fn is_loopback_host(host: &str) -> bool {
 /// The parts of a request the handlers read.
 struct Incoming {
     method: Method,
+    /// The path and query, as sent (percent-encoded).
     url: String,
+    /// The names the client says it reached: every `Host` header, and the authority of an
+    /// absolute-form request target (which takes precedence over `Host` in HTTP/1.1).
+    hosts: Vec<String>,
     authorization: Option<String>,
 }
 
@@ -223,11 +154,25 @@ impl Reply {
         self.headers.push((name, value.into()));
         self
     }
+
+    /// Every header of the answer: the content type, the ones every answer carries (no
+    /// caching, no sniffing, no referrer, the page's CSP), then the reply's own.
+    fn header_lines(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("Content-Type", self.content_type),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer"),
+            ("Content-Security-Policy", page::CSP),
+        ]
+        .into_iter()
+        .chain(self.headers.iter().map(|(k, v)| (*k, v.as_str())))
+    }
 }
 
 fn route(req: &Incoming, settings: &Settings) -> Reply {
     let (path, query) = req.url.split_once('?').unwrap_or((&req.url, ""));
-    let read = matches!(req.method, Method::Get | Method::Head);
+    let read = matches!(req.method, Method::GET | Method::HEAD);
     let api = path.starts_with("/api/");
     let allowed = match path {
         "/" | "/repo" | "/assets/style.css" | "/assets/app.js" | "/metrics" | "/api/v1/stats" => {
@@ -255,7 +200,7 @@ fn route(req: &Incoming, settings: &Settings) -> Reply {
         ("/metrics", true) => api::metrics(&ctx),
         ("/api/v1/stats", true) => api::stats(&ctx),
         ("/api/v1/caches", true) => api::list(&ctx),
-        ("/api/v1/caches", false) if req.method == Method::Delete => api::delete(&ctx),
+        ("/api/v1/caches", false) if req.method == Method::DELETE => api::delete(&ctx),
         _ => Reply::json(
             405,
             &serde_json::json!({

@@ -277,21 +277,21 @@ pub fn repo(ctx: &Ctx<'_>) -> Reply {
         Err(e) => return from_api_error(&e),
     };
     let now = clock::now_ms();
-    let admin_on = ctx.settings.admin.is_some();
+    let admin_on = ctx.settings.tokens.any();
     let (rate, rate_sub) = hit_rate_text(&stats);
     let admin_bar = if admin_on {
         format!(
             r#"<section class="admin-bar" aria-label="Admin access">
 <form id="token-form" class="token-form">
-<p id="readonly-hint" class="hint">{ICON_LOCK}<span><strong>Read-only.</strong> Enter the admin token to delete caches.</span></p>
+<p id="readonly-hint" class="hint">{ICON_LOCK}<span><strong>Read-only.</strong> Enter the admin token, or a token for this repository, to delete caches.</span></p>
 <div class="token-row"><label for="admin-token">Admin token</label><input id="admin-token" name="token" type="password" autocomplete="off" spellcheck="false" required><button type="submit" class="btn btn-primary">Unlock</button></div>
 </form>
-<div id="unlocked" class="unlocked" hidden><p class="hint">{ICON_UNLOCK}<span><strong>Admin.</strong> You can delete caches; the token is kept in this browser tab until you lock it or close the tab.</span></p><button type="button" id="lock" class="btn">Lock</button></div>
+<div id="unlocked" class="unlocked" hidden><p class="hint">{ICON_UNLOCK}<span><strong>Unlocked.</strong> You can delete caches; the token is kept in this browser tab until you lock it or close the tab.</span></p><button type="button" id="lock" class="btn">Lock</button></div>
 </section>"#
         )
     } else {
         format!(
-            r#"<section class="admin-bar" aria-label="Admin access"><p id="readonly-hint" class="hint">{ICON_LOCK}<span><strong>Read-only.</strong> Deleting is turned off: this server was started without an admin token (<code>--admin-token-file</code> or <code>WIT_CACHE_ADMIN_TOKEN</code>).</span></p></section>"#
+            r#"<section class="admin-bar" aria-label="Admin access"><p id="readonly-hint" class="hint">{ICON_LOCK}<span><strong>Read-only.</strong> Deleting is turned off: this server was started without an admin token (<code>--admin-token-file</code> or <code>WIT_CACHE_ADMIN_TOKEN</code>) and without <code>--tokens-file</code>.</span></p></section>"#
         )
     };
     let list = if entries.is_empty() {

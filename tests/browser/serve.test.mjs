@@ -1,7 +1,8 @@
 // The cache settings page of `wit-cache serve`, in real headless Chromium (Debian's
 // /usr/bin/chromium, driven by playwright-core): a temp store seeded with the real CLI, the real
 // server on a free port, and a person's path through the page — read the stats, unlock with the
-// admin token, delete an entry, clear all — checking that the page updates without a reload.
+// admin token, delete an entry, clear all, use a repository token — checking that the page
+// updates without a reload.
 //
 //   WIT_CACHE_BIN=target/debug/wit-cache node --test tests/browser/
 //
@@ -10,7 +11,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -295,5 +296,50 @@ describe("wit-cache serve, without an admin token", () => {
     assert.deepEqual(problems, []);
     await context.close();
     await stop(server.child);
+  });
+});
+
+describe("wit-cache serve, with repository tokens only", () => {
+  const REPO_TOKEN = "widgets-bot-" + randomBytes(8).toString("hex");
+  let server;
+  before(async () => {
+    const then = Math.floor(Date.now() / 1000) - HOUR;
+    cli(["save", "--repo", "widgets/ui", "--key", "ui-node-modules-1", "--path", "venv"], then);
+    const tokensFile = path.join(tmp, "tokens");
+    const digest = createHash("sha256").update(REPO_TOKEN).digest("hex");
+    fs.writeFileSync(tokensFile, `# the widgets CI bot\nwidgets/* ${digest}\n`, { mode: 0o600 });
+    server = await serve(["--tokens-file", tokensFile], { WIT_CACHE_ADMIN_TOKEN: "" });
+  });
+  after(() => stop(server.child));
+
+  it("deletes with a repository token in its repo and refuses it in another, keeping it", async () => {
+    assert.doesNotMatch(server.stderr(), /no admin token/);
+    const { page, problems, context } = await newPage(server.url + "/repo?repo=widgets%2Fui");
+    assert.match(await text(page, "#readonly-hint"), /a token for this repository/);
+    await page.getByLabel("Admin token").fill(REPO_TOKEN);
+    await page.getByRole("button", { name: "Unlock" }).click();
+    await page.locator("#unlocked").waitFor();
+    await page.getByRole("button", { name: "Delete cache ui-node-modules-1" }).click();
+    await page.locator(".toast-success", { hasText: "Cache deleted" }).waitFor();
+    await page.locator("#empty", { hasText: "No caches yet" }).waitFor();
+
+    // The same tab on another repo's page: still unlocked, but this token is not for it.
+    await page.goto(server.url + "/repo?repo=acme%2Fother");
+    await page.locator("#unlocked").waitFor();
+    await page.getByRole("button", { name: "Delete cache go-mod-1" }).click();
+    const toast = page.locator(".toast-error", { hasText: "may not delete caches of repo 'acme/other'" });
+    await toast.waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, "serve-repo-token-refused.png"), fullPage: true, animations: "disabled" });
+    assert.deepEqual(await keysOn(page), ["go-mod-1"]);
+    assert.equal(await page.locator("#unlocked").isVisible(), true, "the token stays for its own repo");
+    assert.equal(await page.evaluate(() => sessionStorage.length), 1);
+
+    // The store agrees: widgets/ui lost its entry, acme/other kept its own.
+    const listed = (repo) =>
+      JSON.parse(cli(["--json", "--repo", repo, "list"])).caches.map((c) => c.key);
+    assert.deepEqual(listed("widgets/ui"), []);
+    assert.deepEqual(listed("acme/other"), ["go-mod-1"]);
+    assert.deepEqual(problems, []);
+    await context.close();
   });
 });

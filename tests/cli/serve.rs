@@ -72,6 +72,60 @@ impl Server {
         self.stderr.lock().unwrap().clone()
     }
 
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits (at most 30 s: a guard against hanging, not a timing check) for a stderr line.
+    fn wait_for_stderr(&self, needle: &str) {
+        for _ in 0..600 {
+            if self.stderr().contains(needle) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("no {needle:?} on stderr: {}", self.stderr());
+    }
+
+    /// Waits (at most 30 s, as a guard) for the process to end.
+    fn wait_for_exit(&mut self) -> std::process::ExitStatus {
+        for _ in 0..600 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the server did not exit: {}", self.stderr());
+    }
+
+    /// A connection that has sent `bytes` and then stays open, sending nothing more.
+    fn hold(&self, bytes: &[u8]) -> TcpStream {
+        let mut stream = TcpStream::connect(&self.addr).expect("connect to the server");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        stream.write_all(bytes).unwrap();
+        stream
+    }
+
+    /// The server's resident memory, from /proc.
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no VmRSS in {status}"))
+    }
+
     /// Sends one request; returns (status, headers, body).
     fn raw(&self, request: &[u8]) -> (u16, String, String) {
         let mut stream = TcpStream::connect(&self.addr).expect("connect to the server");
@@ -163,6 +217,14 @@ fn cli_json(env: &TestEnv, args: &[&str]) -> Value {
     )
 }
 
+/// The value of a response header; names compare case-insensitively, as in HTTP.
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().skip(1).find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
 fn error_of(doc: &Value) -> &str {
     doc["error"]
         .as_str()
@@ -228,7 +290,10 @@ fn deleting_needs_the_admin_token() {
 
     let (status, head, body) = server.request("DELETE", target, None);
     assert_eq!(status, 401, "{body}");
-    assert!(head.contains("WWW-Authenticate: Bearer"), "{head}");
+    assert!(
+        header(&head, "WWW-Authenticate").is_some_and(|v| v.starts_with("Bearer")),
+        "{head}"
+    );
     assert!(error_of(&json_of(body.as_bytes())).contains("Authorization: Bearer"));
 
     let (status, doc) = server.delete(target, Some("wrong-token"));
@@ -440,7 +505,7 @@ fn metrics_and_pages() {
     let (status, head, body) = server.request("GET", "/metrics", None);
     assert_eq!(status, 200);
     assert!(
-        head.contains("Content-Type: text/plain; version=0.0.4"),
+        header(&head, "Content-Type").is_some_and(|v| v.starts_with("text/plain; version=0.0.4")),
         "{head}"
     );
     let cli = env
@@ -457,9 +522,13 @@ fn metrics_and_pages() {
 
     let (status, head, page) = server.request("GET", "/", None);
     assert_eq!(status, 200);
-    assert!(head.contains("Content-Type: text/html; charset=utf-8"));
+    assert_eq!(
+        header(&head, "Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
     assert!(
-        head.contains("Content-Security-Policy: default-src 'none'"),
+        header(&head, "Content-Security-Policy")
+            .is_some_and(|v| v.starts_with("default-src 'none'")),
         "{head}"
     );
     assert!(page.contains(r#"href="/repo?repo=acme%2Fapp""#), "{page}");
@@ -548,4 +617,569 @@ fn foreign_host_names_are_refused_on_loopback() {
     );
     let (status, _, _) = server.raw(b"GET /api/v1/caches?repo=acme%2Fapp HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     assert_eq!(status, 200);
+}
+
+/// Sends `request` on a fresh connection as a hostile client would, and returns the status of
+/// the answer, or `None` when the server closed the connection without one (it may also reset
+/// it while the client is still writing). Hanging is the failure: reads give up after 30 s.
+fn attempt(addr: &str, request: &[u8]) -> Option<u16> {
+    let mut stream = TcpStream::connect(addr).expect("connect to the server");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let _ = stream.write_all(request);
+    let mut response = Vec::new();
+    if let Err(err) = stream.read_to_end(&mut response) {
+        assert!(
+            !matches!(
+                err.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "the server held the connection for 30 s without answering or closing it"
+        );
+    }
+    let text = String::from_utf8_lossy(&response);
+    text.strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+}
+
+/// Reads an interim `100 Continue`: the server has the request and its handler waits for the
+/// body, so the request is in flight.
+fn read_continue(stream: &mut TcpStream) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).expect("an interim answer");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 100 Continue"), "{head}");
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .fold(String::new(), |mut hex, b| {
+            hex.push_str(&format!("{b:02x}"));
+            hex
+        })
+}
+
+/// Slow clients cost one connection each: many that announce a body and never send it, or
+/// never finish their headers, do not keep the server from answering others. The timeouts are
+/// set far beyond the test's 30 s guard, so the answer cannot come from them running out.
+#[test]
+fn slow_clients_do_not_hold_the_server() {
+    let env = seeded();
+    let server = Server::start(
+        &env,
+        &[],
+        &[
+            ("WIT_CACHE_ADMIN_TOKEN", TOKEN),
+            ("WIT_CACHE_SERVE_HEADER_TIMEOUT", "10m"),
+            ("WIT_CACHE_SERVE_BODY_TIMEOUT", "10m"),
+        ],
+    );
+    let body_never_sent = format!(
+        "DELETE /api/v1/caches?repo=acme/app HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: 2000\r\n\r\n",
+        server.addr
+    );
+    let head_never_finished = format!(
+        "GET /api/v1/stats HTTP/1.1\r\nHost: {}\r\nX-Slow: ",
+        server.addr
+    );
+    // Far more than the handler threads (4), which must not be what a slow client holds.
+    let held: Vec<TcpStream> = (0..17)
+        .map(|i| {
+            let request = if i % 2 == 0 {
+                &body_never_sent
+            } else {
+                &head_never_finished
+            };
+            server.hold(request.as_bytes())
+        })
+        .collect();
+    let (status, doc) = server.get("/api/v1/stats");
+    assert_eq!(status, 200, "{doc}");
+    assert_eq!(doc["total"]["entries"], 4);
+    // A request is handled only once it is complete: the DELETEs without their body did nothing.
+    assert_eq!(env.count_entries(), 4);
+    drop(held);
+    let (status, _) = server.get("/api/v1/caches?repo=acme/app");
+    assert_eq!(status, 200);
+}
+
+/// At the connection cap the server accepts no more until a connection ends: slow clients are
+/// cut off by the body timeout (408), and the client that waited is served after them.
+#[test]
+fn at_the_connection_cap_clients_wait_for_a_slot() {
+    let env = seeded();
+    let server = Server::start(
+        &env,
+        &[],
+        &[
+            ("WIT_CACHE_SERVE_MAX_CONNECTIONS", "4"),
+            ("WIT_CACHE_SERVE_BODY_TIMEOUT", "1s"),
+        ],
+    );
+    let slow = format!(
+        "GET /api/v1/stats HTTP/1.1\r\nHost: {}\r\nContent-Length: 2000\r\n\r\n",
+        server.addr
+    );
+    let held: Vec<TcpStream> = (0..5).map(|_| server.hold(slow.as_bytes())).collect();
+    let (status, doc) = server.get("/api/v1/stats");
+    assert_eq!(status, 200, "{doc}");
+    for mut stream in held {
+        let mut response = Vec::new();
+        stream
+            .read_to_end(&mut response)
+            .expect("the server answers and closes");
+        let text = String::from_utf8_lossy(&response);
+        assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+        assert!(text.contains("did not arrive within 1 s"), "{text}");
+        assert!(
+            header(&text, "Connection").is_some_and(|v| v.eq_ignore_ascii_case("close")),
+            "{text}"
+        );
+    }
+}
+
+/// Lengths a client announces are numbers to check, never sizes to allocate: huge, overflowing,
+/// malformed and conflicting ones, oversized bodies and heads are refused (4xx, or the
+/// connection closed), memory stays flat, and the server goes on answering.
+#[test]
+fn hostile_lengths_are_refused_and_memory_stays_flat() {
+    let env = seeded();
+    let server = Server::start(&env, &[], &[("WIT_CACHE_ADMIN_TOKEN", TOKEN)]);
+    let (status, _) = server.get("/api/v1/caches?repo=acme/app");
+    assert_eq!(status, 200);
+    let before = server.rss_kib();
+    let host = server.addr.clone();
+    // GET, which answers 200 when it gets through: any other answer is the length's refusal.
+    let with = |headers: &str, body: &str| {
+        format!("GET /api/v1/stats HTTP/1.1\r\nHost: {host}\r\n{headers}\r\n\r\n{body}")
+            .into_bytes()
+    };
+    let mut cases: Vec<(String, Vec<u8>, Option<u16>)> = Vec::new();
+    for (length, want) in [
+        ("4611686018427387904", Some(413)), // 2^62
+        ("1000000000000", Some(413)),       // 10^12
+        ("18446744073709551615", None),     // 2^64 - 1
+        ("18446744073709551616", None),     // 2^64
+        ("99999999999999999999999999999", None),
+        ("-1", None),
+        ("12abc", None),
+        ("0x10", None),
+        ("1, 2", None),
+        ("", None),
+    ] {
+        cases.push((
+            format!("Content-Length: {length}"),
+            with(&format!("Content-Length: {length}"), ""),
+            want,
+        ));
+    }
+    cases.push((
+        "two different Content-Lengths".into(),
+        with("Content-Length: 5\r\nContent-Length: 6", "hello!"),
+        None,
+    ));
+    cases.push((
+        "a chunk of 2^63 - 1 bytes".into(),
+        with(
+            "Transfer-Encoding: chunked",
+            &format!("7fffffffffffffff\r\n{}", "a".repeat(20_000)),
+        ),
+        None,
+    ));
+    cases.push((
+        "a body over the limit".into(),
+        with("Content-Length: 20000", &"a".repeat(20_000)),
+        None,
+    ));
+    cases.push((
+        "a 1 MiB header".into(),
+        with(&format!("X-Big: {}", "a".repeat(1 << 20)), ""),
+        None,
+    ));
+    let many = "X-Many: v\r\n".repeat(500);
+    cases.push(("500 headers".into(), with(many.trim_end(), ""), None));
+    for _round in 0..3 {
+        for (what, request, want) in &cases {
+            let status = attempt(&server.addr, request);
+            match want {
+                Some(want) => assert_eq!(status, Some(*want), "{what}"),
+                None => assert!(
+                    status.is_none_or(|s| (400..500).contains(&s)),
+                    "{what}: answered {status:?}"
+                ),
+            }
+        }
+    }
+    let after = server.rss_kib();
+    assert!(
+        after < before + 64 * 1024,
+        "resident memory grew from {before} KiB to {after} KiB"
+    );
+    let (status, doc) = server.get("/api/v1/stats");
+    assert_eq!(status, 200, "still serving: {}", server.stderr());
+    assert_eq!(doc["total"]["entries"], 4);
+    // A small body is read and dropped, and the request answered as usual.
+    let (status, _, body) = server.raw(
+        format!(
+            "GET /api/v1/stats HTTP/1.1\r\nHost: {}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}",
+            server.addr
+        )
+        .as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+/// A client that sends its headers a byte a second is cut off by the header timeout (here
+/// 1 s), long before it is done; the server then answers others as usual.
+#[test]
+fn headers_sent_a_byte_a_second_are_cut_off() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let env = seeded();
+    let server = Server::start(&env, &[], &[("WIT_CACHE_SERVE_HEADER_TIMEOUT", "1s")]);
+    let request = format!(
+        "GET /api/v1/stats HTTP/1.1\r\nHost: {}\r\nX-Pad: {}\r\n\r\n",
+        server.addr,
+        "a".repeat(30)
+    );
+    let mut writer = TcpStream::connect(&server.addr).unwrap();
+    let mut reader = writer.try_clone().unwrap();
+    let closed = Arc::new(AtomicBool::new(false));
+    let seen = Arc::clone(&closed);
+    let watcher = std::thread::spawn(move || {
+        // Blocks until the server closes the connection (or answers and closes it).
+        let mut response = Vec::new();
+        let _ = reader.read_to_end(&mut response);
+        seen.store(true, Ordering::SeqCst);
+        response
+    });
+    let mut sent = 0;
+    for byte in request.bytes() {
+        if closed.load(Ordering::SeqCst) || writer.write_all(&[byte]).is_err() {
+            break;
+        }
+        sent += 1;
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    assert!(
+        sent < request.len(),
+        "the server waited for all {sent} bytes of a request sent a byte a second"
+    );
+    let response = watcher.join().unwrap();
+    let text = String::from_utf8_lossy(&response);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "cut off without an answer, or with 408: {text}"
+    );
+    let (status, _) = server.get("/api/v1/stats");
+    assert_eq!(status, 200);
+}
+
+/// A client that stops reading its answers is disconnected once its writes have made no
+/// progress for the write timeout (here 1 s), instead of holding its connection for ever.
+/// Pipelined requests for far more bytes than the socket buffers hold make the writes stall.
+#[test]
+fn a_client_that_stops_reading_is_disconnected() {
+    let env = seeded();
+    let server = Server::start(&env, &["-v"], &[("WIT_CACHE_SERVE_WRITE_TIMEOUT", "1s")]);
+    let one = format!(
+        "GET /assets/app.js HTTP/1.1\r\nHost: {}\r\n\r\n",
+        server.addr
+    );
+    let requests = 3000; // about 40 MB of answers
+    let mut stream = server.hold(one.repeat(requests).as_bytes());
+    server.wait_for_stderr("read nothing of its answer for 1 s");
+    let mut answers = Vec::new();
+    let _ = stream.read_to_end(&mut answers);
+    let delivered = String::from_utf8_lossy(&answers)
+        .matches("HTTP/1.1 200")
+        .count();
+    assert!(delivered < requests, "all {requests} answers were written");
+    let (status, _) = server.get("/api/v1/stats");
+    assert_eq!(status, 200);
+}
+
+/// SIGTERM with a request in flight: no new connections, that request still gets its answer,
+/// then the process exits 0.
+#[test]
+fn sigterm_answers_the_request_in_flight_then_exits_0() {
+    let env = seeded();
+    let mut server = Server::start(&env, &[], &[]);
+    let mut stream = server.hold(
+        format!(
+            "GET /api/v1/stats HTTP/1.1\r\nHost: {}\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+            server.addr
+        )
+        .as_bytes(),
+    );
+    read_continue(&mut stream);
+    server.signal("TERM");
+    server.wait_for_stderr("Stopping");
+    assert!(
+        TcpStream::connect(&server.addr).is_err(),
+        "a stopping server accepts no new connections"
+    );
+    stream.write_all(b"hello").unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    assert_eq!(json_of(body.as_bytes())["total"]["entries"], 4);
+    let status = server.wait_for_exit();
+    assert_eq!(status.code(), Some(0), "{}", server.stderr());
+    server.wait_for_stderr("Stopped");
+}
+
+/// A second signal does not wait for the requests in flight: the process ends at once (130).
+#[test]
+fn a_second_signal_exits_at_once() {
+    let env = seeded();
+    let mut server = Server::start(&env, &[], &[("WIT_CACHE_SERVE_BODY_TIMEOUT", "10m")]);
+    let mut stream = server.hold(
+        format!(
+            "GET /api/v1/stats HTTP/1.1\r\nHost: {}\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+            server.addr
+        )
+        .as_bytes(),
+    );
+    read_continue(&mut stream);
+    server.signal("TERM");
+    server.wait_for_stderr("Stopping");
+    server.signal("INT");
+    let status = server.wait_for_exit();
+    assert_eq!(status.code(), Some(130), "{}", server.stderr());
+}
+
+#[test]
+fn head_answers_headers_without_a_body_and_405_says_allow() {
+    let env = seeded();
+    let server = Server::start(&env, &[], &[]);
+    let (status, head, body) = server.request("HEAD", "/api/v1/stats", None);
+    assert_eq!(status, 200);
+    assert!(body.is_empty(), "{body}");
+    let (_, _, get_body) = server.request("GET", "/api/v1/stats", None);
+    assert_eq!(
+        header(&head, "Content-Length"),
+        Some(get_body.len().to_string().as_str())
+    );
+    assert_eq!(header(&head, "Content-Type"), Some("application/json"));
+    let (status, head, _) = server.request("PUT", "/api/v1/caches?repo=acme/app", None);
+    assert_eq!(status, 405);
+    assert_eq!(header(&head, "Allow"), Some("GET, HEAD, DELETE"));
+    let (status, head, _) = server.request("POST", "/", None);
+    assert_eq!(status, 405);
+    assert_eq!(header(&head, "Allow"), Some("GET, HEAD"));
+    for name in ["X-Content-Type-Options", "Referrer-Policy", "Cache-Control"] {
+        assert!(
+            header(&head, name).is_some(),
+            "{name} on every answer: {head}"
+        );
+    }
+}
+
+/// `limit` out of range is the client's mistake, named as such, in the API and on the CLI.
+#[test]
+fn out_of_range_limits_are_400_in_the_api_and_usage_errors_on_the_cli() {
+    let env = seeded();
+    let server = Server::start(&env, &[], &[]);
+    for bad in [
+        "9223372036854775808",
+        "18446744073709551615",
+        "18446744073709551616",
+        "99999999999999999999999999",
+        "-1",
+        "1e3",
+        "1.5",
+        "",
+    ] {
+        let encoded: String = form_urlencoded::byte_serialize(bad.as_bytes()).collect();
+        let (status, doc) = server.get(&format!("/api/v1/caches?repo=acme/app&limit={encoded}"));
+        assert_eq!(status, 400, "limit={bad}: {doc}");
+        let error = error_of(&doc);
+        assert!(
+            error.contains("parameter 'limit'") && error.contains("from 0 to 9223372036854775807"),
+            "limit={bad}: {error}"
+        );
+    }
+    let (status, doc) = server.get("/api/v1/caches?repo=acme/app&limit=9223372036854775807");
+    assert_eq!(status, 200, "{doc}");
+    assert_eq!(doc["caches"].as_array().unwrap().len(), 3);
+    let (status, doc) = server.get("/api/v1/caches?repo=acme/app&limit=1");
+    assert_eq!((status, doc["caches"].as_array().unwrap().len()), (200, 1));
+
+    for bad in ["9223372036854775808", "18446744073709551616", "-1"] {
+        env.cmd()
+            .args(["list", "--limit", bad])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("--limit"));
+    }
+    env.cmd()
+        .args(["list", "--limit", "9223372036854775807"])
+        .assert()
+        .success();
+}
+
+/// Repository tokens: each deletes in the repos its glob matches (`*` within one segment), a
+/// 403 elsewhere; the admin token still deletes everywhere.
+#[test]
+fn repository_tokens_delete_only_in_their_repos() {
+    let env = seeded();
+    for (repo, key) in [
+        ("widgets/ui", "ui-1"),
+        ("acme-corp/web", "web-1"),
+        ("acme/app/docs", "docs-1"),
+    ] {
+        env.cmd()
+            .args(["--repo", repo, "save", "--key", key, "--path", "venv"])
+            .assert()
+            .success();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tokens_file = dir.path().join("tokens");
+    std::fs::write(
+        &tokens_file,
+        format!(
+            "# CI bots, by repo\n\nacme/*   {}\n  widgets/ui {}   # the UI team\n",
+            sha256_hex("acme-bot-token"),
+            sha256_hex("ui-team-token")
+        ),
+    )
+    .unwrap();
+    let server = Server::start(
+        &env,
+        &["--tokens-file", tokens_file.to_str().unwrap()],
+        &[("WIT_CACHE_ADMIN_TOKEN", TOKEN)],
+    );
+
+    let (status, doc) = server.delete(
+        "/api/v1/caches?repo=acme/app&key=npm-Linux-abc",
+        Some("acme-bot-token"),
+    );
+    assert_eq!((status, doc["deleted"].clone()), (200, 1.into()), "{doc}");
+    for (repo, token) in [
+        ("widgets/ui", "acme-bot-token"),
+        ("acme-corp/web", "acme-bot-token"),
+        ("acme/app/docs", "acme-bot-token"),
+        ("acme/app", "ui-team-token"),
+    ] {
+        let (status, doc) = server.delete(&format!("/api/v1/caches?repo={repo}"), Some(token));
+        assert_eq!(status, 403, "{token} on {repo}: {doc}");
+        assert!(
+            error_of(&doc).contains(&format!("may not delete caches of repo '{repo}'")),
+            "{doc}"
+        );
+        assert_eq!(doc["denied"], "other-repo");
+    }
+    // A repo the glob matches but the store does not know is a 404 for that token only.
+    let (status, _) = server.delete("/api/v1/caches?repo=acme/nothing", Some("acme-bot-token"));
+    assert_eq!(status, 404);
+    let (status, _) = server.delete("/api/v1/caches?repo=acme/nothing", Some("ui-team-token"));
+    assert_eq!(status, 403);
+    // The digest in the file is not a credential; neither is a wrong token.
+    for token in [sha256_hex("acme-bot-token").as_str(), "acme-bot-tokenX"] {
+        let (status, doc) = server.delete("/api/v1/caches?repo=acme/app", Some(token));
+        assert_eq!((status, error_of(&doc)), (403, "the admin token is wrong"));
+        assert_eq!(doc["denied"], "wrong");
+    }
+    let (status, _) = server.delete("/api/v1/caches?repo=acme/app", None);
+    assert_eq!(status, 401);
+    assert_eq!(env.count_entries(), 6, "only the one entry was deleted");
+
+    let (status, doc) = server.delete("/api/v1/caches?repo=widgets/ui", Some("ui-team-token"));
+    assert_eq!((status, doc["deleted"].clone()), (200, 1.into()), "{doc}");
+    let (status, doc) = server.delete("/api/v1/caches?repo=acme/other", Some("acme-bot-token"));
+    assert_eq!((status, doc["deleted"].clone()), (200, 1.into()), "{doc}");
+    let (status, doc) = server.delete("/api/v1/caches?repo=acme-corp/web", Some(TOKEN));
+    assert_eq!((status, doc["deleted"].clone()), (200, 1.into()), "{doc}");
+    assert_eq!(env.count_entries(), 3);
+
+    // Repository tokens alone turn deleting on, for their repos only.
+    drop(server);
+    let server = Server::start(&env, &["--tokens-file", tokens_file.to_str().unwrap()], &[]);
+    assert!(
+        !server.stderr().contains("no admin token"),
+        "{}",
+        server.stderr()
+    );
+    let (status, _) = server.delete("/api/v1/caches?repo=acme/app/docs", Some("acme-bot-token"));
+    assert_eq!(status, 403);
+    let (status, doc) = server.delete(
+        "/api/v1/caches?repo=acme/app&key=pip-Linux-def",
+        Some("acme-bot-token"),
+    );
+    assert_eq!(status, 200, "{doc}");
+    let (status, doc) = server.delete("/api/v1/caches?repo=acme/app", Some(TOKEN));
+    assert_eq!((status, error_of(&doc)), (403, "the admin token is wrong"));
+    let (_, _, page) = server.request("GET", "/repo?repo=acme%2Fapp", None);
+    assert!(page.contains("a token for this repository"), "{page}");
+}
+
+#[test]
+fn a_malformed_tokens_file_is_a_usage_error_naming_the_line() {
+    let env = TestEnv::new();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens");
+    let good = sha256_hex("t");
+    let cases = [
+        (
+            format!("acme/* {good}\nwidgets/ui\n"),
+            "line 2: 'widgets/ui' is one field",
+        ),
+        (format!("# c\n\nacme/* {good} extra\n"), "line 3: 3 fields"),
+        (format!("acme/* {}\n", &good[..40]), "line 1: '"),
+        (
+            format!("acme/* {}\n", good.to_uppercase()),
+            "64 lowercase hex digits",
+        ),
+        (
+            "acme/* my-plain-secret-token\n".to_string(),
+            "never the tokens themselves",
+        ),
+        (format!("acme/** {good}\n"), "contains '**'"),
+    ];
+    for (text, needle) in cases {
+        std::fs::write(&file, &text).unwrap();
+        env.cmd()
+            .args(["serve", "--listen", "127.0.0.1:0", "--tokens-file"])
+            .arg(&file)
+            .timeout(Duration::from_secs(30))
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(format!(
+                "--tokens-file {}",
+                file.display()
+            )))
+            .stderr(predicates::str::contains(needle));
+    }
+    env.cmd()
+        .args(["serve", "--listen", "127.0.0.1:0", "--tokens-file"])
+        .arg(dir.path().join("missing"))
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("cannot read --tokens-file"));
+    for (name, value) in [
+        ("WIT_CACHE_SERVE_HEADER_TIMEOUT", "0s"),
+        ("WIT_CACHE_SERVE_BODY_TIMEOUT", "soon"),
+        ("WIT_CACHE_SERVE_MAX_CONNECTIONS", "0"),
+        ("WIT_CACHE_SERVE_MAX_CONNECTIONS", "-3"),
+    ] {
+        env.cmd()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env(name, value)
+            .timeout(Duration::from_secs(30))
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(name));
+    }
 }

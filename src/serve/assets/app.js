@@ -135,7 +135,11 @@
     }
     if (!response.ok) {
       const message = (doc && doc.error) || "The server answered " + response.status + ".";
-      throw Object.assign(new Error(message), { status: response.status });
+      // `denied` says which refusal a 403 is (a wrong token, or one for other repos).
+      throw Object.assign(new Error(message), {
+        status: response.status,
+        denied: (doc && doc.denied) || null,
+      });
     }
     return doc;
   }
@@ -219,7 +223,8 @@
 
   // ---- actions ------------------------------------------------------------------------------
   function denied(err) {
-    if (err.status === 403 && adminOn) {
+    // A token for other repos is kept: it is right on their pages, in this same tab.
+    if (err.status === 403 && adminOn && err.denied !== "other-repo") {
       // A wrong (or changed) token: forget it so the form asks again.
       setToken("");
       const input = $("admin-token");
