@@ -537,7 +537,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__restore)
-            opts="-q -v -h -V --key --path --scope --allow-broad-paths --restore-key --fallback-scope --lookup-only --fail-on-miss --read-only --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --key --path --scope --allow-broad-paths --restore-key --fallback-scope --lookup-only --explain --fail-on-miss --read-only --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -59,6 +59,7 @@ set edit:completion:arg-completer[wit-cache] = {|@words|
             cand --color 'When to use colours (NO_COLOR is honoured with auto)'
             cand --allow-broad-paths 'Accept a path line that is the home directory, or an ancestor of it or of the workspace (refused by default: `--path ~` would cache ~/.ssh)'
             cand --lookup-only 'Only look the entry up and report it; extract nothing'
+            cand --explain 'Print the whole search in the local index — each scope and key in order, every candidate and why it was or was not taken, and why a miss missed; restores nothing'
             cand --fail-on-miss 'Exit with code 3 when no entry matches (a miss is otherwise a success)'
             cand --read-only 'Write nothing to the store: no statistics, no clean-up of damaged entries (for untrusted jobs and read-only mounts of the store)'
             cand --json 'Print one JSON document on stdout and nothing else there'

@@ -63,6 +63,7 @@ always\t''
 never\t''"
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l allow-broad-paths -d 'Accept a path line that is the home directory, or an ancestor of it or of the workspace (refused by default: `--path ~` would cache ~/.ssh)'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l lookup-only -d 'Only look the entry up and report it; extract nothing'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l explain -d 'Print the whole search in the local index — each scope and key in order, every candidate and why it was or was not taken, and why a miss missed; restores nothing'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l fail-on-miss -d 'Exit with code 3 when no entry matches (a miss is otherwise a success)'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l read-only -d 'Write nothing to the store: no statistics, no clean-up of damaged entries (for untrusted jobs and read-only mounts of the store)'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand restore" -l json -d 'Print one JSON document on stdout and nothing else there'

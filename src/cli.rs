@@ -233,6 +233,7 @@ pub struct CodecArgs {
 }
 
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools, reason = "each is one independent flag")]
 pub struct RestoreArgs {
     #[command(flatten)]
     pub entry: EntryArgs,
@@ -243,6 +244,11 @@ pub struct RestoreArgs {
     /// Only look the entry up and report it; extract nothing
     #[arg(long)]
     pub lookup_only: bool,
+
+    /// Print the whole search in the local index — each scope and key in order, every
+    /// candidate and why it was or was not taken, and why a miss missed; restores nothing
+    #[arg(long)]
+    pub explain: bool,
 
     /// Exit with code 3 when no entry matches (a miss is otherwise a success)
     #[arg(long)]

@@ -43,6 +43,11 @@ impl Stores {
         LocalStore::open(&self.dir, Self::options(false)?)
     }
 
+    /// The local store opened read-only (it must exist), for what only reads the index.
+    pub fn local_read_only(&self) -> anyhow::Result<LocalStore> {
+        LocalStore::open(&self.dir, Self::options(true)?)
+    }
+
     fn options(read_only: bool) -> anyhow::Result<Options> {
         Ok(Options {
             signer: Signer::from_env(),

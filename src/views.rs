@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::store::tier::{RepoStats, Restores, Stats};
+use crate::store::tier::{RepoStats, Restores, Stats, Worth};
 use crate::store::{Entry, Removed, Tier};
 
 /// One entry as `list` and `show` print it; `archive` says where its file is (a local path,
@@ -50,7 +50,16 @@ pub fn removed(r: &Removed, dry_run: bool) -> Value {
 
 fn stats_fields(s: &RepoStats) -> serde_json::Map<String, Value> {
     let r = s.restores.as_ref();
+    let w = s.worth.as_ref();
     let Value::Object(map) = json!({
+        "limit_bytes": s.limit_bytes,
+        "bytes_saved": w.map(|w| w.bytes_saved),
+        "saves": w.map(|w| w.saves),
+        "never_restored": w.map(|w| w.never_restored),
+        "evicted_unused": w.map(|w| w.evicted_unused),
+        "measured_restore_ms": w.map(|w| w.measured_restore_ms),
+        "command_ms": w.map(|w| w.command_ms),
+        "miss_reasons": w.map(|w| &w.miss_reasons),
         "entries": s.entries,
         "size_bytes": s.size_bytes,
         "hits": r.map(|r| r.hits),
@@ -70,12 +79,19 @@ pub fn total(repos: &[RepoStats]) -> RepoStats {
     repos.iter().fold(
         RepoStats {
             restores: Some(Restores::default()),
+            worth: Some(Worth::default()),
+            limit_bytes: None,
             ..RepoStats::default()
         },
         |mut t, s| {
             t.entries += s.entries;
             t.size_bytes += s.size_bytes;
             match (&mut t.restores, &s.restores) {
+                (Some(t), Some(s)) => t.add(s),
+                (t, None) => *t = None,
+                _ => {}
+            }
+            match (&mut t.worth, &s.worth) {
                 (Some(t), Some(s)) => t.add(s),
                 (t, None) => *t = None,
                 _ => {}

@@ -14,12 +14,14 @@ use serde_json::json;
 use crate::cli::{GlobalArgs, RestoreArgs};
 use crate::error::{Exit, UsageError};
 use crate::keys;
+use crate::output;
 use crate::output::Printer;
 use crate::request::{EntryRequest, RestoreRequest, Stores};
 use crate::store::archive::{self, Expected, UnpackError};
 use crate::store::index::{Attempt, Outcome};
+use crate::store::misses::Asked;
 use crate::store::tier::{Lookup, OpenFailure, Refusal, Removal};
-use crate::store::{Entry, ReadThrough, Tier};
+use crate::store::{Entry, ReadThrough, Tier, Timestamp};
 use crate::units::{count, human_duration, human_size};
 
 pub fn run(global: &GlobalArgs, args: &RestoreArgs, printer: &Printer) -> anyhow::Result<Exit> {
@@ -32,7 +34,11 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs, printer: &Printer) -> anyhow
     req.lookup_only = args.lookup_only;
     req.fail_on_miss = args.fail_on_miss;
     req.read_only = args.read_only;
-    let restored = restore(&Stores::from_global(global)?, &req, printer)?;
+    let stores = Stores::from_global(global)?;
+    if args.explain {
+        return explain(&stores, &req, printer);
+    }
+    let restored = restore(&stores, &req, printer)?;
     if printer.json_mode() {
         printer.json(&restored.doc);
     }
@@ -52,6 +58,8 @@ pub struct Restored {
     pub cache_hit: Option<bool>,
     pub matched_key: Option<String>,
     pub doc: serde_json::Value,
+    /// The recorded attempt (for `run`, which adds the command's time to it).
+    pub attempt: Option<i64>,
 }
 
 /// Prints what the store has to say.
@@ -83,6 +91,7 @@ pub fn restore(
     };
     let query = req.query();
     let mut restored: Option<(Entry, u64)> = None;
+    let mut refused = Vec::new();
     if let Some(store) = store.as_mut() {
         // A second look-up when the first entry's archive vanished (a concurrent gc or
         // delete): the next candidate may well be there.
@@ -92,6 +101,7 @@ pub fn restore(
             let found = match lookup {
                 Ok(lookup) => {
                     report_refused(&lookup, printer);
+                    refused.extend(lookup.refused);
                     lookup.found
                 }
                 Err(e) => {
@@ -120,7 +130,28 @@ pub fn restore(
         Some((e, _)) if keys::same_key(primary, &e.key) => Outcome::Hit,
         Some(_) => Outcome::Partial,
     };
+    // Why it missed: looked for only now, so a hit pays nothing for it.
+    let reasons = match (&restored, store.as_ref()) {
+        (None, Some(store)) => {
+            let home = crate::config::home();
+            let asked = Asked {
+                lines: &req.entry.lines,
+                primary_key: primary.as_str(),
+                home: home.as_deref(),
+            };
+            store
+                .local
+                .miss_reasons(&query, &asked, &refused)
+                .unwrap_or_else(|e| {
+                    printer.detail(&format!("no miss hints: {e:#}"));
+                    Vec::new()
+                })
+        }
+        _ => Vec::new(),
+    };
+    let mut attempt_id = None;
     if let (Some(store), false) = (store.as_mut(), req.lookup_only) {
+        let kinds: Vec<&str> = reasons.iter().map(|r| r.kind.as_str()).collect();
         let attempt = Attempt {
             repo: &req.entry.repo,
             scope: req.entry.scope.as_deref(),
@@ -129,9 +160,11 @@ pub fn restore(
             outcome,
             bytes: restored.as_ref().map_or(0, |(e, _)| e.size_bytes),
             duration_ms,
+            miss_reasons: &kinds,
         };
-        if let Err(e) = store.local.record_attempt(&attempt) {
-            printer.warn(&format!("{e:#}"));
+        match store.local.record_attempt(&attempt) {
+            Ok(id) => attempt_id = id,
+            Err(e) => printer.warn(&format!("{e:#}")),
         }
     }
 
@@ -167,6 +200,9 @@ pub fn restore(
             "Cache not found for input keys: {}",
             list.join(", ")
         ));
+        for r in reasons.iter().take(MAX_HINTS) {
+            printer.status(&format!("hint: '{}': {}", r.key, r.detail));
+        }
     }
     let e = restored.as_ref().map(|(e, _)| e);
     let doc = json!({
@@ -179,12 +215,108 @@ pub fn restore(
             "file_count": e.map_or(0, |e| e.file_count),
             "lookup_only": req.lookup_only,
             "duration_ms": duration_ms,
+            "miss_reasons": reasons
+                .iter()
+                .map(|r| json!({"kind": r.kind.as_str(), "key": r.key, "detail": r.detail}))
+                .collect::<Vec<_>>(),
     });
     Ok(Restored {
         cache_hit,
         matched_key: matched,
         doc,
+        attempt: attempt_id,
     })
+}
+
+/// Most `hint:` lines a miss prints (`--json` has them all).
+const MAX_HINTS: usize = 3;
+
+/// `restore --explain`: the whole search in the local index, step by step, with every
+/// candidate seen and why it was or was not taken. Extracts nothing, records nothing.
+fn explain(stores: &Stores, req: &RestoreRequest, printer: &Printer) -> anyhow::Result<Exit> {
+    let store = stores.local_read_only()?;
+    let query = req.query();
+    let trace = store.explain(&query)?;
+    let keys: Vec<&str> = req.keys().map(keys::Key::as_str).collect();
+    let scope_name = |s: &Option<String>| {
+        s.as_deref()
+            .map_or_else(|| "no scope".to_string(), |s| format!("scope '{s}'"))
+    };
+    let mut text = String::new();
+    let mut steps = Vec::new();
+    for step in &trace.steps {
+        let how = if step.step.prefix {
+            "as a prefix"
+        } else {
+            "exactly"
+        };
+        text.push_str(&format!(
+            "{}. {} key '{}' {how}\n",
+            steps.len() + 1,
+            scope_name(&query.scopes[step.step.scope]),
+            keys[step.step.key],
+        ));
+        if step.candidates.is_empty() {
+            text.push_str("     no entry\n");
+        }
+        for c in &step.candidates {
+            text.push_str(&format!(
+                "     '{}' (created {}): {}\n",
+                output::escape(&c.key),
+                c.created_at
+                    .map_or_else(|| "?".to_string(), Timestamp::rfc3339),
+                c.verdict
+            ));
+        }
+        steps.push(json!({
+            "scope": query.scopes[step.step.scope],
+            "key": keys[step.step.key],
+            "prefix": step.step.prefix,
+            "candidates": step.candidates.iter().map(|c| json!({
+                "key": c.key,
+                "created_at": c.created_at.map(Timestamp::rfc3339),
+                "taken": c.taken,
+                "verdict": c.verdict,
+            })).collect::<Vec<_>>(),
+        }));
+    }
+    let home = crate::config::home();
+    let reasons = if trace.found.is_none() {
+        let asked = Asked {
+            lines: &req.entry.lines,
+            primary_key: req.entry.key.as_str(),
+            home: home.as_deref(),
+        };
+        store.miss_reasons(&query, &asked, &trace.refused)?
+    } else {
+        Vec::new()
+    };
+    match &trace.found {
+        Some(e) => text.push_str(&format!("=> would restore '{}'\n", output::escape(&e.key))),
+        None => text.push_str("=> a miss\n"),
+    }
+    for r in &reasons {
+        text.push_str(&format!(
+            "hint: '{}': {}\n",
+            output::escape(&r.key),
+            output::escape(&r.detail)
+        ));
+    }
+    if printer.json_mode() {
+        printer.json(&json!({
+            "primary_key": req.entry.key.as_str(),
+            "version": query.version,
+            "steps": steps,
+            "matched_key": trace.found.as_ref().map(|e| e.key.clone()),
+            "miss_reasons": reasons
+                .iter()
+                .map(|r| json!({"kind": r.kind.as_str(), "key": r.key, "detail": r.detail}))
+                .collect::<Vec<_>>(),
+        }));
+    } else {
+        printer.stdout(&text);
+    }
+    Ok(Exit::Success)
 }
 
 /// One warning per candidate the lookup passed over.

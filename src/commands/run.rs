@@ -50,6 +50,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs, printer: &Printer) -> anyhow::Re
         let stderr = std::io::stderr().as_fd().try_clone_to_owned()?;
         command.stdout(stderr);
     }
+    let started = std::time::Instant::now();
     let status = match command.status() {
         Ok(s) => s,
         Err(e) => {
@@ -64,6 +65,16 @@ pub fn run(global: &GlobalArgs, args: &RunArgs, printer: &Printer) -> anyhow::Re
         }
     };
     let code = exit_code_of(status);
+    // What the restore saved is worth this much command time (for `stats`).
+    if let Some(attempt) = restored.attempt {
+        let ms = started.elapsed().as_millis() as u64;
+        if let Err(e) = stores
+            .local()
+            .and_then(|mut s| s.record_command_time(attempt, ms))
+        {
+            printer.detail(&format!("the command's time was not recorded: {e:#}"));
+        }
+    }
 
     let saved = if code != 0 {
         printer.status(&format!(

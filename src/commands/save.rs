@@ -116,7 +116,7 @@ pub fn save(
             err.context("cannot save the cache entry")
         }
     })?;
-    let mut doc = match committed.committed {
+    let mut doc = match &committed.committed {
         Committed::Existed { entry: old, .. } => {
             // Another job saved the same key while we were archiving: it won, ours went.
             printer.status(&format!(
@@ -131,8 +131,11 @@ pub fn save(
                 old.file_count,
             )
         }
-        Committed::New { evicted, .. } => {
-            report_evicted(&evicted, &e.repo, printer);
+        Committed::New { entry, evicted, .. } => {
+            store
+                .local
+                .record_save(entry, started.elapsed().as_millis() as u64);
+            report_evicted(evicted, &e.repo, printer);
             let ratio = packed.unpacked_bytes as f64 / packed.size_bytes.max(1) as f64;
             printer.status(&format!(
                 "Saved cache entry '{}' ({}, {} → {} {}, {ratio:.1}×) in {}",

@@ -169,9 +169,14 @@ fn parse_limit(raw: &str) -> Result<u64, ApiError> {
 }
 
 pub fn open_store(settings: &Settings) -> Result<LocalStore, ApiError> {
+    // The size limit is what the page shows each repo's size against; serve commits
+    // nothing, so it evicts nothing.
     Ok(LocalStore::open(
         &settings.store_root,
-        crate::store::local::Options::default(),
+        crate::store::local::Options {
+            max_size: crate::config::max_size(None).ok(),
+            ..crate::store::local::Options::default()
+        },
     )?)
 }
 

@@ -28,7 +28,7 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, Transactio
 
 use super::entry::{ArchiveId, BadEntry, Damage, Entry, Identity, RawEntry, Timestamp, Usage};
 use super::layout;
-use super::tier::{CommitMode, Filter, Query, Removal, RepoStats, Restores, Sort, Step};
+use super::tier::{CommitMode, Filter, Query, Removal, RepoStats, Restores, Sort, Step, Worth};
 
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -93,6 +93,23 @@ const STEPS: &[&str] = &[
     );
     CREATE INDEX removals_lookup ON removals(repo, key_folded);
     CREATE INDEX removals_at ON removals(at);",
+    // 2: why each miss missed, what `run`'s command took after a restore, what saves wrote —
+    // for the hints and for what `stats` says the cache is worth; and keys by repo, for the
+    // nearest candidates of a miss in any scope or version.
+    "ALTER TABLE restore_attempts ADD COLUMN miss_reasons TEXT;  -- JSON list of kinds
+    ALTER TABLE restore_attempts ADD COLUMN command_ms INTEGER;
+    CREATE TABLE saves (
+        id               INTEGER PRIMARY KEY,
+        at               INTEGER NOT NULL,     -- Unix ms
+        repo             TEXT NOT NULL,
+        scope            TEXT NOT NULL,
+        key              TEXT NOT NULL,
+        size_bytes       INTEGER NOT NULL DEFAULT 0,
+        unpacked_bytes   INTEGER NOT NULL DEFAULT 0,
+        duration_ms      INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX saves_repo_at ON saves(repo, at);
+    CREATE INDEX entries_repo_key ON entries(repo, key_folded);",
 ];
 
 const ENTRY_COLUMNS: &str = "id, repo, scope, key, version, paths, compression, archive, size_bytes, \
@@ -229,6 +246,19 @@ pub struct Attempt<'a> {
     pub outcome: Outcome,
     pub bytes: u64,
     pub duration_ms: u64,
+    /// For a miss: the kinds of reason found (`version`, `scope`, …).
+    pub miss_reasons: &'a [&'a str],
+}
+
+/// A removal remembered for the miss hints.
+#[derive(Debug, Clone)]
+pub struct RemovalRow {
+    pub at: Timestamp,
+    pub scope: Option<String>,
+    pub key: String,
+    pub version: String,
+    /// `deleted`, `expired`, `evicted`, `damaged` or `replaced`.
+    pub why: String,
 }
 
 pub struct Index {
@@ -535,27 +565,51 @@ impl Index {
     }
 
     /// Records a restore attempt and, for a hit, bumps the entry's last access and count.
-    pub fn record_attempt(&mut self, a: &Attempt<'_>) -> rusqlite::Result<()> {
+    /// Returns the attempt's id (for [`Index::record_command_time`]).
+    pub fn record_attempt(&mut self, a: &Attempt<'_>) -> rusqlite::Result<i64> {
         let now = Timestamp::now().ms();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT INTO restore_attempts
-                 (at, repo, scope, primary_key, matched_key, entry_id, outcome, bytes, duration_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                now,
-                a.repo,
-                scope_text(a.scope),
-                a.primary_key,
-                a.entry.map(|e| e.key.as_str()),
-                a.entry.and_then(|e| e.usage.as_ref()).map(|u| u.id),
-                a.outcome.as_str(),
-                a.bytes as i64,
-                a.duration_ms as i64,
-            ],
-        )?;
+        let reasons = (!a.miss_reasons.is_empty())
+            .then(|| serde_json::to_string(a.miss_reasons).expect("a list of strings serialises"));
+        if self.steps >= 2 {
+            tx.execute(
+                "INSERT INTO restore_attempts (at, repo, scope, primary_key, matched_key, entry_id,
+                     outcome, bytes, duration_ms, miss_reasons)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    now,
+                    a.repo,
+                    scope_text(a.scope),
+                    a.primary_key,
+                    a.entry.map(|e| e.key.as_str()),
+                    a.entry.and_then(|e| e.usage.as_ref()).map(|u| u.id),
+                    a.outcome.as_str(),
+                    a.bytes as i64,
+                    a.duration_ms as i64,
+                    reasons,
+                ],
+            )?;
+        } else {
+            tx.execute(
+                "INSERT INTO restore_attempts
+                     (at, repo, scope, primary_key, matched_key, entry_id, outcome, bytes, duration_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    now,
+                    a.repo,
+                    scope_text(a.scope),
+                    a.primary_key,
+                    a.entry.map(|e| e.key.as_str()),
+                    a.entry.and_then(|e| e.usage.as_ref()).map(|u| u.id),
+                    a.outcome.as_str(),
+                    a.bytes as i64,
+                    a.duration_ms as i64,
+                ],
+            )?;
+        }
+        let attempt = tx.last_insert_rowid();
         let id = a.entry.and_then(|e| e.usage.as_ref()).map(|u| u.id);
         if let (Some(id), Outcome::Hit | Outcome::Partial) = (id, a.outcome) {
             tx.execute(
@@ -564,7 +618,93 @@ impl Index {
                 params![id, now],
             )?;
         }
-        tx.commit()
+        tx.commit()?;
+        Ok(attempt)
+    }
+
+    /// Records how long the command `run` ran after the restore `attempt` took.
+    pub fn record_command_time(&mut self, attempt: i64, ms: u64) -> rusqlite::Result<()> {
+        if self.steps < 2 {
+            return Ok(());
+        }
+        self.conn.execute(
+            "UPDATE restore_attempts SET command_ms = ?2 WHERE id = ?1",
+            params![attempt, ms as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Records a save that made an entry (for what `stats` says the cache is worth).
+    pub fn record_save(&mut self, e: &Entry, duration_ms: u64) -> rusqlite::Result<()> {
+        if self.steps < 2 {
+            return Ok(());
+        }
+        self.conn.execute(
+            "INSERT INTO saves (at, repo, scope, key, size_bytes, unpacked_bytes, duration_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                Timestamp::now().ms(),
+                e.repo,
+                scope_text(e.scope.as_deref()),
+                e.key,
+                e.size_bytes as i64,
+                e.unpacked_bytes as i64,
+                duration_ms as i64,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Rows of `repo` whose key is one of `keys` or starts with one, in any scope and
+    /// version: the candidates a miss was nearest to. At most `limit`, newest first.
+    pub fn near(&self, repo: &str, keys: &[String], limit: u32) -> rusqlite::Result<Vec<IndexRow>> {
+        let mut out = Vec::new();
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM entries
+             WHERE repo = ?1 AND key_folded >= ?2 AND key_folded < ?2 || char(1114111)
+             ORDER BY created_at DESC, id DESC LIMIT ?3"
+        ))?;
+        for key in keys {
+            let rows = stmt.query_map(params![repo, key, limit], read_row)?;
+            for row in rows {
+                out.push(row?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removals of `repo` whose key is one of `keys` or starts with one, newest first.
+    pub fn removals(
+        &self,
+        repo: &str,
+        keys: &[String],
+        limit: u32,
+    ) -> rusqlite::Result<Vec<RemovalRow>> {
+        if !self.has_removals() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT at, scope, key, version, why FROM removals
+             WHERE repo = ?1 AND key_folded >= ?2 AND key_folded < ?2 || char(1114111)
+             ORDER BY at DESC, id DESC LIMIT ?3",
+        )?;
+        for key in keys {
+            let rows = stmt.query_map(params![repo, key, limit], |r| {
+                let scope = text(r, 1).unwrap_or_default();
+                Ok(int(r, 0).and_then(Timestamp::from_ms).map(|at| RemovalRow {
+                    at,
+                    scope: (!scope.is_empty()).then_some(scope),
+                    key: text(r, 2).unwrap_or_default(),
+                    version: text(r, 3).unwrap_or_default(),
+                    why: text(r, 4).unwrap_or_default(),
+                }))
+            })?;
+            for row in rows {
+                out.extend(row?);
+            }
+        }
+        Ok(out)
     }
 
     /// Removes rows by id, in short transactions of at most [`DELETE_BATCH`] rows so that a
@@ -746,9 +886,83 @@ impl Index {
                     bytes_restored: n(r, 6)?,
                     restore_ms: n(r, 7)?,
                 }),
+                worth: None,
+                limit_bytes: None,
             })
         })?;
-        rows.collect()
+        let mut repos: Vec<RepoStats> = rows.collect::<rusqlite::Result<_>>()?;
+        for s in &mut repos {
+            s.worth = Some(self.worth(&s.repo, since_ms)?);
+        }
+        Ok(repos)
+    }
+
+    /// What the cache was worth to `repo` since `since_ms` (see [`Worth`]).
+    fn worth(&self, repo: &str, since_ms: i64) -> rusqlite::Result<Worth> {
+        let n = |v: Option<i64>| v.unwrap_or(0).max(0) as u64;
+        let never: Option<i64> = self.conn.query_row(
+            "SELECT count(*) FROM entries WHERE repo = ?1 AND access_count = 0",
+            [repo],
+            |r| r.get(0),
+        )?;
+        let mut worth = Worth {
+            never_restored: n(never),
+            ..Worth::default()
+        };
+        if self.steps >= 1 {
+            let evicted: Option<i64> = self.conn.query_row(
+                "SELECT count(*) FROM removals WHERE repo = ?1 AND at >= ?2
+                     AND why IN ('evicted', 'expired') AND access_count = 0",
+                params![repo, since_ms],
+                |r| r.get(0),
+            )?;
+            worth.evicted_unused = n(evicted);
+        }
+        if self.steps >= 2 {
+            let (saves, bytes): (Option<i64>, Option<i64>) = self.conn.query_row(
+                "SELECT count(*), sum(max(CAST(size_bytes AS INTEGER), 0)) FROM saves
+                 WHERE repo = ?1 AND at >= ?2",
+                params![repo, since_ms],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            worth.saves = n(saves);
+            worth.bytes_saved = n(bytes);
+            let (restore, command): (Option<i64>, Option<i64>) = self.conn.query_row(
+                "SELECT sum(max(CAST(duration_ms AS INTEGER), 0)),
+                        sum(max(CAST(command_ms AS INTEGER), 0))
+                 FROM restore_attempts
+                 WHERE repo = ?1 AND at >= ?2 AND command_ms IS NOT NULL",
+                params![repo, since_ms],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            worth.measured_restore_ms = n(restore);
+            worth.command_ms = n(command);
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT CASE WHEN json_valid(miss_reasons)
+                            THEN coalesce(json_extract(miss_reasons, '$[0]'), 'none')
+                            ELSE 'none' END AS kind, count(*)
+                 FROM restore_attempts
+                 WHERE repo = ?1 AND at >= ?2 AND outcome = 'miss'
+                 GROUP BY kind",
+            )?;
+            let rows = stmt.query_map(params![repo, since_ms], |r| {
+                Ok((
+                    text(r, 0).unwrap_or_else(|| "none".into()),
+                    r.get::<_, i64>(1)?,
+                ))
+            })?;
+            for row in rows {
+                let (kind, count) = row?;
+                // Only the kinds this binary names; anything else a row holds is "none".
+                let kind = if crate::store::misses::KINDS.contains(&kind.as_str()) {
+                    kind
+                } else {
+                    "none".to_string()
+                };
+                *worth.miss_reasons.entry(kind).or_default() += count.max(0) as u64;
+            }
+        }
+        Ok(worth)
     }
 
     /// The most restored keys since `since`: (repo, key, restores), most first.
@@ -1005,6 +1219,7 @@ mod tests {
             outcome,
             bytes: 5,
             duration_ms: 1,
+            miss_reasons: &[],
         };
         ix.record_attempt(&attempt(Outcome::Hit)).unwrap();
         ix.record_attempt(&attempt(Outcome::Partial)).unwrap();

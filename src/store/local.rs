@@ -150,14 +150,52 @@ impl LocalStore {
         }
     }
 
-    /// Records a restore attempt (a no-op when read-only).
-    pub fn record_attempt(&mut self, a: &Attempt<'_>) -> anyhow::Result<()> {
+    /// Records a restore attempt (nothing when read-only); its id, for
+    /// [`LocalStore::record_command_time`].
+    pub fn record_attempt(&mut self, a: &Attempt<'_>) -> anyhow::Result<Option<i64>> {
         if self.opts.read_only {
-            return Ok(());
+            return Ok(None);
         }
         self.index
             .record_attempt(a)
+            .map(Some)
             .context("cannot record the restore in the index")
+    }
+
+    /// Records how long `run`'s command took after the restore `attempt`.
+    pub fn record_command_time(&mut self, attempt: i64, ms: u64) -> anyhow::Result<()> {
+        self.index
+            .record_command_time(attempt, ms)
+            .context("cannot record the command's time in the index")
+    }
+
+    /// Records a save that made `e` (best effort: statistics only).
+    pub fn record_save(&mut self, e: &Entry, duration_ms: u64) {
+        if !self.opts.read_only {
+            let _ = self.index.record_save(e, duration_ms);
+        }
+    }
+
+    /// Why a lookup that found nothing missed: the nearest candidates in the index, the
+    /// removals it remembers, and what the lookup refused (see [`super::misses`]).
+    pub fn miss_reasons(
+        &self,
+        q: &Query,
+        asked: &super::misses::Asked<'_>,
+        refused: &[Refused],
+    ) -> anyhow::Result<Vec<super::misses::MissReason>> {
+        let near: Vec<Entry> = self
+            .index
+            .near(&q.repo, &q.keys, 20)
+            .context("cannot read the cache index")?
+            .into_iter()
+            .filter_map(Result::ok)
+            .collect();
+        let removals = self
+            .index
+            .removals(&q.repo, &q.keys, 20)
+            .context("cannot read the cache index")?;
+        Ok(super::misses::reasons(q, asked, &near, &removals, refused))
     }
 
     fn remove_archive(&self, id: ArchiveId, codec: super::archive::Codec, removed: &mut Removed) {
@@ -411,6 +449,89 @@ impl LocalStore {
         })
     }
 
+    /// The lookup of `q`, step by step: every candidate seen and why it was or was not
+    /// taken (`restore --explain`). Reads the index only.
+    pub fn explain(&self, q: &Query) -> anyhow::Result<Trace> {
+        let mut seen: Vec<(Step, Candidate)> = Vec::new();
+        let found = {
+            let this = self;
+            this.index
+                .lookup(q, None, &mut |step, row| {
+                    let (candidate, taken) = match &row {
+                        Ok(e) => match this.accepts(e) {
+                            Ok(()) => (
+                                Candidate {
+                                    key: e.key.clone(),
+                                    created_at: Some(e.created_at),
+                                    taken: true,
+                                    verdict: "taken".into(),
+                                },
+                                true,
+                            ),
+                            Err(_) => (
+                                Candidate {
+                                    key: e.key.clone(),
+                                    created_at: Some(e.created_at),
+                                    taken: false,
+                                    verdict: format!(
+                                        "refused: not signed with {}",
+                                        crate::signing::ENV
+                                    ),
+                                },
+                                false,
+                            ),
+                        },
+                        Err(bad) => (
+                            Candidate {
+                                key: bad.key.clone(),
+                                created_at: None,
+                                taken: false,
+                                verdict: format!("refused as damaged: {}", bad.damage),
+                            },
+                            false,
+                        ),
+                    };
+                    seen.push((step, candidate));
+                    taken
+                })
+                .context("cannot read the cache index")?
+        };
+        let last = found.as_ref().map(|(s, _)| *s);
+        let steps = q
+            .steps()
+            .filter(|s| last.is_none_or(|l| *s <= l))
+            .map(|step| TraceStep {
+                step,
+                candidates: Vec::new(),
+            })
+            .collect::<Vec<_>>();
+        let mut steps = steps;
+        let mut refused = Vec::new();
+        for (step, c) in seen {
+            if !c.taken {
+                refused.push(Refused {
+                    step,
+                    key: c.key.clone(),
+                    scope: q.scopes[step.scope].clone(),
+                    why: if c.created_at.is_some() {
+                        Refusal::Unsigned
+                    } else {
+                        Refusal::Damaged(c.verdict.clone())
+                    },
+                    tier: self.location(),
+                });
+            }
+            if let Some(t) = steps.iter_mut().find(|t| t.step == step) {
+                t.candidates.push(c);
+            }
+        }
+        Ok(Trace {
+            steps,
+            found: found.map(|(_, e)| e),
+            refused,
+        })
+    }
+
     /// An entry's archive file, opened for reading without any other effect (`show`).
     pub fn archive_file(&self, e: &Entry) -> Result<fs::File, OpenError> {
         self.open_archive(e)
@@ -422,6 +543,28 @@ impl LocalStore {
             e.archive.file_name(e.codec).as_bytes(),
         )
     }
+}
+
+/// One candidate `restore --explain` saw.
+pub struct Candidate {
+    pub key: String,
+    pub created_at: Option<Timestamp>,
+    pub taken: bool,
+    /// Why it was or was not taken, for people.
+    pub verdict: String,
+}
+
+/// One step of the search, as `restore --explain` shows it.
+pub struct TraceStep {
+    pub step: Step,
+    pub candidates: Vec<Candidate>,
+}
+
+/// The whole search of a lookup.
+pub struct Trace {
+    pub steps: Vec<TraceStep>,
+    pub found: Option<Entry>,
+    pub refused: Vec<Refused>,
 }
 
 /// A present archive file, as a scan found it.
@@ -694,8 +837,12 @@ impl Tier for LocalStore {
     }
 
     fn stats(&mut self, repo: Option<&str>, since: Option<Timestamp>) -> anyhow::Result<Stats> {
+        let mut repos = self.index.stats(repo, since)?;
+        for r in &mut repos {
+            r.limit_bytes = self.opts.max_size;
+        }
         Ok(Stats {
-            repos: self.index.stats(repo, since)?,
+            repos,
             top_keys: self.index.top_keys(repo, since, 5)?,
             unreferenced: None,
         })

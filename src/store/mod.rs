@@ -20,6 +20,7 @@ pub mod gc;
 pub mod index;
 pub mod layout;
 pub mod local;
+pub mod misses;
 pub mod object;
 pub mod tier;
 pub mod tiered;

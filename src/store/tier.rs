@@ -401,6 +401,39 @@ impl Restores {
     }
 }
 
+/// What the cache was worth to one repo, where a tier records it (the local one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Worth {
+    /// Archive bytes written by saves (that made an entry), and how many.
+    pub bytes_saved: u64,
+    pub saves: u64,
+    /// Entries removed by gc (idle or over the size limit) that no restore ever used: the
+    /// sign of a size limit too small for the repo (the cache thrashes).
+    pub evicted_unused: u64,
+    /// Entries in the store now that no restore has used yet.
+    pub never_restored: u64,
+    /// Of restores `run` measured: their time, and the time of the commands after them.
+    pub measured_restore_ms: u64,
+    pub command_ms: u64,
+    /// Misses by the kind of their first reason (`version`, `scope`, …; `none` when no
+    /// reason was found).
+    pub miss_reasons: std::collections::BTreeMap<String, u64>,
+}
+
+impl Worth {
+    pub fn add(&mut self, o: &Worth) {
+        self.bytes_saved += o.bytes_saved;
+        self.saves += o.saves;
+        self.evicted_unused += o.evicted_unused;
+        self.never_restored += o.never_restored;
+        self.measured_restore_ms += o.measured_restore_ms;
+        self.command_ms += o.command_ms;
+        for (k, n) in &o.miss_reasons {
+            *self.miss_reasons.entry(k.clone()).or_default() += n;
+        }
+    }
+}
+
 /// One repo's numbers for `stats`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RepoStats {
@@ -409,6 +442,10 @@ pub struct RepoStats {
     pub size_bytes: u64,
     /// `None` in a tier that records no restores (the shared store).
     pub restores: Option<Restores>,
+    /// `None` in a tier that records no use.
+    pub worth: Option<Worth>,
+    /// The repo's size limit, where the tier enforces one.
+    pub limit_bytes: Option<u64>,
 }
 
 /// What `stats` reports.

@@ -10,6 +10,7 @@ mod hash_files;
 mod hostile;
 mod lines;
 mod manage;
+mod misses;
 mod remote;
 mod restore;
 mod run;
