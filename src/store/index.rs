@@ -573,42 +573,24 @@ impl Index {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let reasons = (!a.miss_reasons.is_empty())
             .then(|| serde_json::to_string(a.miss_reasons).expect("a list of strings serialises"));
-        if self.steps >= 2 {
-            tx.execute(
-                "INSERT INTO restore_attempts (at, repo, scope, primary_key, matched_key, entry_id,
-                     outcome, bytes, duration_ms, miss_reasons)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    now,
-                    a.repo,
-                    scope_text(a.scope),
-                    a.primary_key,
-                    a.entry.map(|e| e.key.as_str()),
-                    a.entry.and_then(|e| e.usage.as_ref()).map(|u| u.id),
-                    a.outcome.as_str(),
-                    a.bytes as i64,
-                    a.duration_ms as i64,
-                    reasons,
-                ],
-            )?;
-        } else {
-            tx.execute(
-                "INSERT INTO restore_attempts
-                     (at, repo, scope, primary_key, matched_key, entry_id, outcome, bytes, duration_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    now,
-                    a.repo,
-                    scope_text(a.scope),
-                    a.primary_key,
-                    a.entry.map(|e| e.key.as_str()),
-                    a.entry.and_then(|e| e.usage.as_ref()).map(|u| u.id),
-                    a.outcome.as_str(),
-                    a.bytes as i64,
-                    a.duration_ms as i64,
-                ],
-            )?;
-        }
+        // Writes happen only on an index opened writable, which has every step applied.
+        tx.execute(
+            "INSERT INTO restore_attempts (at, repo, scope, primary_key, matched_key, entry_id,
+                 outcome, bytes, duration_ms, miss_reasons)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                now,
+                a.repo,
+                scope_text(a.scope),
+                a.primary_key,
+                a.entry.map(|e| e.key.as_str()),
+                a.entry.and_then(|e| e.usage.as_ref()).map(|u| u.id),
+                a.outcome.as_str(),
+                a.bytes as i64,
+                a.duration_ms as i64,
+                reasons,
+            ],
+        )?;
         let attempt = tx.last_insert_rowid();
         let id = a.entry.and_then(|e| e.usage.as_ref()).map(|u| u.id);
         if let (Some(id), Outcome::Hit | Outcome::Partial) = (id, a.outcome) {
@@ -624,9 +606,6 @@ impl Index {
 
     /// Records how long the command `run` ran after the restore `attempt` took.
     pub fn record_command_time(&mut self, attempt: i64, ms: u64) -> rusqlite::Result<()> {
-        if self.steps < 2 {
-            return Ok(());
-        }
         self.conn.execute(
             "UPDATE restore_attempts SET command_ms = ?2 WHERE id = ?1",
             params![attempt, ms as i64],
@@ -636,9 +615,6 @@ impl Index {
 
     /// Records a save that made an entry (for what `stats` says the cache is worth).
     pub fn record_save(&mut self, e: &Entry, duration_ms: u64) -> rusqlite::Result<()> {
-        if self.steps < 2 {
-            return Ok(());
-        }
         self.conn.execute(
             "INSERT INTO saves (at, repo, scope, key, size_bytes, unpacked_bytes, duration_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
