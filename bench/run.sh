@@ -146,8 +146,9 @@ rows, attempts = [], []
 for i in range(10_000):
     repo = f"org/repo{i % 20}"
     key = f"npm-Linux-{rng.getrandbits(128):032x}"
-    ident = f"{i:032x}"
-    name = f"archives-v1/{ident[-2:]}/{ident}.tar.zst"
+    # Archive ids are random and sharded by their first two digits, as the store names them.
+    ident = f"{rng.getrandbits(128):032x}"
+    name = f"archives-v1/{ident[:2]}/{ident}.tar.zst"
     os.makedirs(os.path.join(root, os.path.dirname(name)), exist_ok=True)
     open(os.path.join(root, name), "wb").close()
     created = now - rng.randrange(30 * 86_400_000)
