@@ -905,6 +905,43 @@ impl Tier for LocalStore {
     }
 }
 
+// ---- Read-only queries of the settings page (`serve`) ----------------------------------------
+
+impl LocalStore {
+    /// Restore attempts of `repo` per UTC day, `first_day..=last_day` (see
+    /// [`Index::restores_per_day`]).
+    pub fn restores_per_day(
+        &self,
+        repo: &str,
+        first_day: i64,
+        last_day: i64,
+    ) -> anyhow::Result<Vec<super::index::DayRestores>> {
+        self.index
+            .restores_per_day(repo, first_day, last_day)
+            .context("cannot read the cache index")
+    }
+
+    /// A listing like [`Tier::list`] of the entries whose folded key contains
+    /// `needle_folded`.
+    pub fn list_containing(&self, filter: &Filter, needle_folded: &str) -> anyhow::Result<Listing> {
+        let (rows, total) = self
+            .index
+            .list_containing(filter, needle_folded)
+            .context("cannot read the cache index")?;
+        let mut listing = Listing {
+            total,
+            ..Listing::default()
+        };
+        for row in rows {
+            match row {
+                Ok(e) => listing.entries.push(e),
+                Err(bad) => listing.bad.push(bad),
+            }
+        }
+        Ok(listing)
+    }
+}
+
 fn write_if_missing(path: &Path, text: &str) -> io::Result<()> {
     if path.symlink_metadata().is_ok() {
         return Ok(());
