@@ -89,6 +89,22 @@ pub fn text(raw: &str) -> String {
     out
 }
 
+/// User text for an attribute people read (a tooltip, an accessible name): escaped, with
+/// bidirectional controls as visible `[U+XXXX]` marks, as [`text`] shows them.
+fn attr_text(raw: &str) -> String {
+    let marked: String = raw
+        .chars()
+        .map(|c| {
+            if is_bidi_control(c) {
+                format!("[U+{:04X}]", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    esc(&marked)
+}
+
 /// A whole number with thousands separators: `70,135`.
 fn num(n: u64) -> String {
     count(n, "", "").trim_end().to_string()
@@ -141,7 +157,7 @@ fn render(status: u16, l: &Layout<'_>) -> Reply {
         fill(
             LAYOUT,
             &[
-                ("title", &esc(l.title)),
+                ("title", &attr_text(l.title)),
                 ("crumbs", &l.crumbs),
                 ("data", &l.data),
                 ("main", &l.main),
@@ -635,8 +651,9 @@ fn cache_item(e: &Entry, now_ms: i64) -> String {
     ]
     .concat();
     format!(
-        r#"<li class="item cache-item" data-id="{id}" data-key="{key}" data-scope="{scope}" data-version="{version}"><div class="item-main"><p class="cache-key" title="{key}">{key_text}</p><p class="meta">{scope_badge}<span class="m-size" title="{size_title}">{size}</span><span class="m-used">{used}</span><span class="m-last" title="{last_title}">{last}</span></p><details class="entry-detail"><summary>Details</summary><dl class="detail-list">{details}</dl></details></div><button type="button" class="btn btn-icon btn-delete" aria-label="{delete_label}" aria-disabled="true" aria-describedby="readonly-hint" title="Delete">{ICON_TRASH}</button></li>"#,
+        r#"<li class="item cache-item" data-id="{id}" data-key="{key}" data-scope="{scope}" data-version="{version}"><div class="item-main"><p class="cache-key" title="{key_title}">{key_text}</p><p class="meta">{scope_badge}<span class="m-size" title="{size_title}">{size}</span><span class="m-used">{used}</span><span class="m-last" title="{last_title}">{last}</span></p><details class="entry-detail"><summary>Details</summary><dl class="detail-list">{details}</dl></details></div><button type="button" class="btn btn-icon btn-delete" aria-label="{delete_label}" aria-disabled="true" aria-describedby="readonly-hint" title="Delete">{ICON_TRASH}</button></li>"#,
         key = esc(&e.key),
+        key_title = attr_text(&e.key),
         key_text = text(&e.key),
         scope = esc(e.scope.as_deref().unwrap_or("")),
         version = esc(&e.version),
@@ -648,7 +665,7 @@ fn cache_item(e: &Entry, now_ms: i64) -> String {
         used = esc(&format!("Used {}", count(restores, "time", "times"))),
         last = esc(&last),
         last_title = esc(&last_title.rfc3339()),
-        delete_label = esc(&delete_label),
+        delete_label = attr_text(&delete_label),
     )
 }
 

@@ -204,7 +204,12 @@
     if (li.dataset.scope) query.scope = li.dataset.scope;
     try {
       await api("DELETE", { path: "caches", query });
-      toast("success", "Cache deleted: " + li.dataset.key + (li.dataset.scope ? " (scope " + li.dataset.scope + ")" : ""));
+      // The names as the row shows them (direction controls made visible), not the raw data.
+      const scope = li.querySelector(".m-scope");
+      toast(
+        "success",
+        "Cache deleted: " + li.querySelector(".cache-key").textContent + (scope ? " (scope " + scope.textContent + ")" : ""),
+      );
     } catch (err) {
       if (err.status === 404) toast("success", "That cache was already gone");
       else toast("error", err.message);
