@@ -9,7 +9,7 @@ checks: a fresh archive id, the same version, paths, sizes and SHA-256) whose ar
 hard link to the original's, so that every copy is a complete entry: `verify` accepts it, a
 restore could extract it, and deleting it removes its own link only. The copies differ in what
 sorting and paging look at: key `PREFIX-00001` …, creation time one minute apart (the first
-newest), last use, and use count (0 to 12). No restore attempts are recorded for them.
+newest), last use, and use count (0 to 2). No restore attempts are recorded for them.
 """
 
 import os
@@ -44,7 +44,7 @@ def main():
         k = f"{prefix}-{i + 1:05d}"
         rows.append(
             (repo, scope, k, k.lower(), version, paths, codec, column, size, unpacked, files,
-             digest, made, made + (i % 7) * 1000, i % 13, run)
+             digest, made, made + (i % 7) * 1000, i % 3, run)
         )
     with db:
         db.executemany(
