@@ -129,9 +129,16 @@ if want index; then
     # each with a small archive file so gc sees present archives.
     big="$work/index10k"
     "$bin" --cache-dir "$big" list >/dev/null 2>&1
-    python3 - "$big" <<'PY'
+    mkdir -p "$work/ws10k/node_modules" && echo x > "$work/ws10k/node_modules/x"
+    "$bin" --cache-dir "$work/probe" --repo p/p --workspace "$work/ws10k" -q save --key probe \
+        --path node_modules
+    version=$("$bin" --cache-dir "$work/probe" --repo p/p --json list | python3 -c \
+        'import json,sys; print(json.load(sys.stdin)["caches"][0]["version"])')
+    python3 - "$big" "$version" <<'PY'
 import os, random, sqlite3, sys, time
 root = sys.argv[1]
+# The version wit-cache computes for `--path node_modules` (rows must be valid entries).
+VERSION = sys.argv[2]
 db = sqlite3.connect(os.path.join(root, "index-v1.sqlite"))
 rng = random.Random(7)
 now = int(time.time() * 1000)
@@ -144,7 +151,7 @@ for i in range(10_000):
     os.makedirs(os.path.join(root, os.path.dirname(name)), exist_ok=True)
     open(os.path.join(root, name), "wb").close()
     created = now - rng.randrange(30 * 86_400_000)
-    rows.append((repo, "" if i % 3 else "main", key, key.lower(), "v1", '["node_modules"]',
+    rows.append((repo, "" if i % 3 else "main", key, key.lower(), VERSION, '["node_modules"]',
                  "zstd", name, rng.randrange(1 << 30), rng.randrange(1 << 31),
                  rng.randrange(100_000), "0" * 64, created, created + rng.randrange(86_400_000),
                  rng.randrange(50), None))
@@ -165,6 +172,16 @@ PY
         fi
     done
     "${measure[@]}" --group "index of 10,000 entries" --runs "$fast_runs" --no-shell "${cmds[@]}"
+    # What the miss hints cost: a lookup-only miss (which looks for reasons: another path
+    # line, so its restore key's prefix matches the repo's 500 entries in another version)
+    # against a lookup-only hit (which does not look for any).
+    hit_key=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT key FROM entries WHERE repo='org/repo1' AND scope='' LIMIT 1\").fetchone()[0])" "$big/index-v1.sqlite")
+    lookup="'$bin' --cache-dir '$big' --repo org/repo1 --workspace '$work/ws10k' -q restore --lookup-only --path node_modules"
+    mkdir -p "$work/ws10k/extra"
+    "${measure[@]}" --group "restore lookup, 10,000 entries" --runs "$fast_runs" --no-shell \
+        --cmd "hit" "$lookup --key '$hit_key'" \
+        --cmd "miss with hints" "$lookup --path extra --key npm-Linux-absent --restore-key npm-Linux-" \
+        --ratio "miss with hints" hit
 fi
 
 if want hash; then

@@ -233,7 +233,10 @@ pub struct CodecArgs {
 }
 
 #[derive(Debug, Args)]
-#[allow(clippy::struct_excessive_bools, reason = "each is one independent flag")]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "each is one independent flag"
+)]
 pub struct RestoreArgs {
     #[command(flatten)]
     pub entry: EntryArgs,

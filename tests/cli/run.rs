@@ -111,3 +111,57 @@ fn saves_after_success_and_passes_the_exit_status_through() {
         .assert()
         .code(2);
 }
+
+/// `--skip-on-hit`: after an exact hit the command does not run at all (the restored files
+/// are its result); after a partial hit or a miss it runs and sees what the restore found.
+#[test]
+fn skip_on_hit_runs_nothing_after_an_exact_hit_and_tells_the_command_what_was_found() {
+    let env = TestEnv::new();
+    let run = |key: &str| {
+        let out = env
+            .cmd()
+            .args([
+                "--json",
+                "run",
+                "--skip-on-hit",
+                "--key",
+                key,
+                "--restore-key",
+                "deps-",
+                "--path",
+                "deps",
+                "--",
+                "sh",
+                "-c",
+                "mkdir -p deps && echo \"hit=[$WIT_CACHE_HIT] key=[$WIT_CACHE_MATCHED_KEY]\" >> deps/runs",
+            ])
+            .assert()
+            .success();
+        json_of(&out.get_output().stdout)
+    };
+    // A miss: the command runs, sees an empty hit, and the result is saved.
+    let doc = run("deps-1");
+    assert_eq!(doc["skipped"], false);
+    assert_eq!(doc["save"]["saved"], true);
+    assert_eq!(env.read("deps/runs"), "hit=[] key=[]\n");
+    // An exact hit: nothing runs, nothing is saved, the restored files are there.
+    env.rm("deps");
+    let doc = run("deps-1");
+    assert_eq!(doc["skipped"], true);
+    assert_eq!(doc["exit_code"], serde_json::Value::Null);
+    assert_eq!(doc["save"], serde_json::Value::Null);
+    assert_eq!(
+        env.read("deps/runs"),
+        "hit=[] key=[]\n",
+        "the command did not run"
+    );
+    // A restore-key hit: the command runs on top of what was restored, and knows it.
+    let doc = run("deps-2");
+    assert_eq!(doc["skipped"], false);
+    assert_eq!(doc["restore"]["cache_hit"], false);
+    assert_eq!(
+        env.read("deps/runs"),
+        "hit=[] key=[]\nhit=[false] key=[deps-1]\n"
+    );
+    assert_eq!(doc["save"]["saved"], true);
+}

@@ -356,3 +356,29 @@ fn out_of_range_numbers_and_times_are_damage_not_panics() {
         );
     }
 }
+
+/// A member name, key or path from outside cannot forge a log line: control characters reach
+/// stderr escaped, and nothing can add a line to `$GITHUB_OUTPUT`.
+#[test]
+fn hostile_names_are_escaped_in_logs_and_outputs() {
+    use crate::hostile::{plant, raw_tar, Kind};
+    let env = saved("k");
+    let name: &[u8] = b"0/dep/\x1b[2K\r::set-output name=cache-hit::true\n/../../x";
+    plant(&env, &raw_tar(&[(name, Kind::File(b"x"))]), 1);
+    let outputs = env.root.join("github-output");
+    let out = env
+        .cmd()
+        .env("GITHUB_OUTPUT", &outputs)
+        .args(["restore", "--key", "k", "--path", "dep"])
+        .assert()
+        .success();
+    let err = stderr_of(out.get_output());
+    assert!(!err.contains('\x1b') && !err.contains('\r'), "{err:?}");
+    assert!(
+        !err.lines().any(|l| l.starts_with("::set-output")),
+        "a forged line: {err}"
+    );
+    assert!(err.contains("\\x1b[2K\\r::set-output"), "{err}");
+    let written = fs::read_to_string(&outputs).unwrap();
+    assert_eq!(written, "cache-primary-key=k\n", "a miss sets no cache-hit");
+}

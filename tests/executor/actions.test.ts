@@ -167,7 +167,14 @@ test("which refs are actions/cache, and which versions run", () => {
   assert.equal(parseCacheActionRef("actions/cache-x@v4"), undefined);
   assert.equal(parseCacheActionRef("actions/cache"), undefined);
   assert.equal(parseCacheActionRef("actions/checkout@v4"), undefined);
-  for (const r of ["v4", "v5", "v4.3", "v4.3.0", "v5.0.4"])
+  for (const r of [
+    "v4",
+    "v5",
+    "v4.3",
+    "v4.3.0",
+    "v5.0.4",
+    "0123456789abcdef0123456789abcdef01234567",
+  ])
     assert.ok(isSupportedRef(r), r);
   for (const r of [
     "v3",
@@ -175,7 +182,8 @@ test("which refs are actions/cache, and which versions run", () => {
     "main",
     "v4.3.0.1",
     "4",
-    "0123456789abcdef0123456789abcdef01234567",
+    "0123456789abcdef0123456789abcdef0123456",
+    "0123456789ABCDEF0123456789ABCDEF01234567",
   ]) {
     assert.ok(!isSupportedRef(r), r);
   }
@@ -188,7 +196,7 @@ test("another major version fails the step and names the ones that run", async (
   );
   assert.equal(run.status, "failure");
   assert.deepEqual(run.errors(), [
-    "'actions/cache@v3': wit runs actions/cache at v4 and v5 (@v4, @v5, @v4.3.0, …); 'v3' is not one of them",
+    "'actions/cache@v3': wit runs actions/cache at v4 and v5 (@v4, @v5, @v4.3.0, …, or a commit SHA); 'v3' is not one of them",
   ]);
   assert.deepEqual(run.posts, []);
 });

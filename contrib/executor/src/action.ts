@@ -121,8 +121,14 @@ export function parseCacheActionRef(
   return kind && { kind, ref: uses.slice(at + 1) };
 }
 
-/** True for `v4`, `v4.3.0`, `v5`, `v5.0.1`, …: the refs whose behaviour this module implements. */
+/**
+ * True for `v4`, `v4.3.0`, `v5`, `v5.0.1`, … (the refs whose behaviour this module implements)
+ * and for a full commit SHA: pinning actions to a commit is what GitHub's hardening guide
+ * recommends, and a pin cannot be resolved to its version offline, so it is run as v4/v5
+ * (every v4 and v5 release has the same inputs and outputs).
+ */
 export function isSupportedRef(ref: string): boolean {
+  if (/^[0-9a-f]{40}$/.test(ref)) return true;
   const m = /^v(\d+)(?:\.\d+){0,2}$/.exec(ref);
   return !!m && MAJORS.has(m[1] ?? "");
 }
@@ -145,7 +151,7 @@ export async function executeCacheAction(
   if (!isSupportedRef(parsed.ref)) {
     return failed(
       log,
-      `'${uses}': wit runs actions/cache at v4 and v5 (@v4, @v5, @v4.3.0, …); '${parsed.ref}' is not one of them`,
+      `'${uses}': wit runs actions/cache at v4 and v5 (@v4, @v5, @v4.3.0, …, or a commit SHA); '${parsed.ref}' is not one of them`,
     );
   }
   const { kind } = parsed;
