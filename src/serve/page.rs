@@ -15,6 +15,8 @@
 //! are query parameters of the page (`contains`, `sort`, `page`), links and a GET form, so the
 //! page works without its script and each view has an address.
 
+use std::fmt::Write as _;
+
 use super::api::{self, ApiError, Ctx, Params};
 use super::Reply;
 use crate::keys::Key;
@@ -595,11 +597,10 @@ fn cache_item(e: &Entry, now_ms: i64) -> String {
         None => format!("Delete cache {}", e.key),
     };
     let size = format!("{} archive", human_size(e.size_bytes));
-    let paths: String = e
-        .paths
-        .iter()
-        .map(|p| format!("<li>{}</li>", text(p)))
-        .collect();
+    let paths = e.paths.iter().fold(String::new(), |mut out, p| {
+        let _ = write!(out, "<li>{}</li>", text(p));
+        out
+    });
     let field = |name: &str, value: &str| format!("<div><dt>{name}</dt><dd>{value}</dd></div>");
     let time = |at: Timestamp| {
         format!(
@@ -671,15 +672,13 @@ fn cache_item(e: &Entry, now_ms: i64) -> String {
 
 fn list_card(repo: &str, d: &RepoData, now_ms: i64) -> String {
     let view = &d.view;
-    let sort_options: String = SORTS
+    let sort_options = SORTS
         .iter()
-        .map(|(sort, name, label)| {
-            format!(
-                r#"<option value="{name}"{selected}>{label}</option>"#,
-                selected = if *sort == view.sort { " selected" } else { "" }
-            )
-        })
-        .collect();
+        .fold(String::new(), |mut out, (sort, name, label)| {
+            let selected = if *sort == view.sort { " selected" } else { "" };
+            let _ = write!(out, r#"<option value="{name}"{selected}>{label}</option>"#);
+            out
+        });
     let filter_value = view.contains.as_ref().map_or("", Key::as_str);
     let first = (view.page - 1) * PER_PAGE;
     let shown = d.entries.len() as u64;
@@ -804,17 +803,16 @@ fn misses_summary(w: Option<&Worth>, misses: u64) -> String {
         .iter()
         .map(|(k, n)| format!("{} {}", num(**n), miss_label(k)))
         .collect();
-    let items: String = kinds
-        .iter()
-        .map(|(k, n)| {
-            format!(
-                r#"<li><span class="miss-kind">{} {}</span> {}</li>"#,
-                esc(&num(**n)),
-                esc(miss_label(k)),
-                esc(miss_meaning(k))
-            )
-        })
-        .collect();
+    let items = kinds.iter().fold(String::new(), |mut out, (k, n)| {
+        let _ = write!(
+            out,
+            r#"<li><span class="miss-kind">{} {}</span> {}</li>"#,
+            esc(&num(**n)),
+            esc(miss_label(k)),
+            esc(miss_meaning(k))
+        );
+        out
+    });
     format!(
         r#"<p id="miss-summary">{}</p><ul class="miss-list">{items}</ul>"#,
         esc(&if parts.is_empty() {
