@@ -751,7 +751,7 @@ fn list_card(repo: &str, d: &RepoData, now_ms: i64) -> String {
 <div class="field"><label for="sort">Sort by</label><select id="sort" name="sort">{sort_options}</select></div>
 <button type="submit" class="btn">Apply</button>
 </form>
-<div id="cache-list" class="list-wrap" data-swap aria-busy="false" data-page="{page}">
+<div id="cache-list" class="list-wrap" data-swap aria-busy="false" data-url="{url}">
 <p id="loading" class="loading" hidden>Loading…</p>
 {count_line}
 <ul id="cache-items" class="item-list"{list_hidden}>{items}</ul>
@@ -761,7 +761,7 @@ fn list_card(repo: &str, d: &RepoData, now_ms: i64) -> String {
 </section>"#,
         repo_attr = esc(repo),
         filter_value = esc(filter_value),
-        page = view.page,
+        url = esc(&page_url(repo, view)),
     )
 }
 

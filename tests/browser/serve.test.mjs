@@ -456,6 +456,11 @@ describe("wit-cache serve, a repo with thousands of entries", () => {
       assert.equal(await text(page, "#stat-count"), (BULK + 2).toLocaleString("en-US"));
       await page.screenshot({ path: path.join(ARTIFACTS, `serve-big-${width}.png`), animations: "disabled" });
 
+      // The overview, with the long repo id among the repos.
+      await page.goto(server.url + "/");
+      assert.ok((await page.locator(".repo-link").allInnerTexts()).includes(LONG_REPO));
+      await assertFits(page, `the overview at ${width}px`);
+
       await page.goto(longUrl());
       await page.locator("#unlocked").waitFor();
       // Every row's details open: the longest text of the page.
@@ -606,6 +611,19 @@ describe("wit-cache serve, a repo with thousands of entries", () => {
     assert.ok(!listed(BULK_REPO).some(([k]) => k === victim));
     // The keyboard stays in the list: on the delete button of the row now first.
     assert.equal(await page.evaluate(() => document.activeElement.closest(".cache-item") !== null), true);
+
+    // The only row of the last page: once it is gone, the page before is shown, and the
+    // address says so.
+    const pages = Math.ceil((BULK + 1) / 50);
+    assert.equal((BULK + 1) % 50, 1, "the last page holds one row");
+    await page.goto(bigUrl() + "&sort=created&page=" + pages);
+    assert.equal(await page.locator(".cache-item").count(), 1);
+    await page.locator(".cache-item .btn-delete").click();
+    await confirmDelete(page);
+    await page.waitForFunction((p) => location.search.endsWith("page=" + p), pages - 1);
+    assert.equal(await page.locator(".cache-item").count(), 50);
+    assert.match(await text(page, ".pager"), new RegExp(`Page ${pages - 1} of ${pages - 1}`));
+    assert.equal(listed(BULK_REPO).length, BULK);
     assert.deepEqual(problems, []);
     await context.close();
   });

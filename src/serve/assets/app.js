@@ -144,6 +144,9 @@
           const next = fresh.getElementById(old.id);
           if (next) old.replaceWith(document.adoptNode(next));
         });
+        // The view shown may have moved (the last page emptied): let the address say which.
+        const shown = $("cache-list").dataset.url;
+        if (shown && shown !== location.pathname + location.search) history.replaceState(null, "", shown);
         applyAccess();
       } catch (err) {
         toast("error", "Could not load the caches: " + err.message);
