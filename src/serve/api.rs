@@ -253,12 +253,17 @@ pub fn open_store(settings: &Settings) -> Result<LocalStore, ApiError> {
 
 /// A repo is known when it has entries or recorded restores.
 pub fn require_known_repo(store: &mut LocalStore, repo: &str) -> Result<(), ApiError> {
-    if store.stats(Some(repo), None)?.repos.is_empty() {
-        return Err(ApiError::NotFound(format!(
-            "unknown repo '{repo}': it has no caches and no recorded restores"
-        )));
+    if !store.repo_known(repo)? {
+        return Err(unknown_repo(repo));
     }
     Ok(())
+}
+
+/// The 404 of a repo the store does not know.
+pub fn unknown_repo(repo: &str) -> ApiError {
+    ApiError::NotFound(format!(
+        "unknown repo '{repo}': it has no caches and no recorded restores"
+    ))
 }
 
 /// `GET /api/v1/caches`: `{"caches": [...], "total"}`, as `wit-cache list --json`; `total`

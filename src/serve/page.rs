@@ -231,7 +231,8 @@ pub fn overview(ctx: &Ctx<'_>) -> Reply {
     let result = (|| {
         Params::parse(ctx.query, &[])?;
         let mut store = api::open_store(ctx.settings)?;
-        Ok::<_, ApiError>(store.stats(None, None)?.repos)
+        // The same window as the repo pages' hit rate.
+        Ok::<_, ApiError>(store.stats(None, since_days(CHART_DAYS))?.repos)
     })();
     let repos = match result {
         Ok(r) => r,
@@ -246,7 +247,7 @@ pub fn overview(ctx: &Ctx<'_>) -> Reply {
 <div class="stats">
 <div class="stat"><p class="stat-value">{size}</p><p class="stat-label">Total size</p><p class="stat-sub">archives, compressed</p></div>
 <div class="stat"><p class="stat-value">{entries}</p><p class="stat-label">Cached items</p></div>
-<div class="stat"><p class="stat-value">{rate}</p><p class="stat-label">Hit rate</p><p class="stat-sub">{rate_sub}</p></div>
+<div class="stat"><p class="stat-value">{rate}</p><p class="stat-label">Hit rate, 30 days</p><p class="stat-sub">{rate_sub}</p></div>
 </div>
 </section>
 <section class="card" aria-labelledby="repos-title">
@@ -268,7 +269,7 @@ pub fn overview(ctx: &Ctx<'_>) -> Reply {
             let rate = if attempts(&r) == 0 {
                 "no restores yet".to_string()
             } else {
-                format!("{} hit rate", hit_rate_text(s).0)
+                format!("{} hit rate in 30 days", hit_rate_text(s).0)
             };
             main.push_str(&format!(
                 r#"<li class="item"><div class="item-main"><a class="repo-link" href="{href}">{name}</a><p class="meta"><span>{count}</span><span>{size}</span><span>{rate}</span></p></div><a class="btn btn-ghost" href="{href}" aria-hidden="true" tabindex="-1">Open</a></li>"#,
@@ -362,8 +363,8 @@ fn parse_view(params: &Params) -> Result<View, ApiError> {
 
 /// Everything a repo page shows, read in one go.
 struct RepoData {
-    /// Everything the index remembers (restores of the last 90 days).
-    all: RepoStats,
+    /// Whether the store knows the repo: it has entries or recorded restores.
+    known: bool,
     /// The last [`CHART_DAYS`] days.
     month: RepoStats,
     /// The last [`MISS_DAYS`] days.
@@ -382,19 +383,19 @@ fn since_days(days: i64) -> Option<Timestamp> {
 }
 
 fn read_repo(store: &mut LocalStore, repo: &str, mut view: View) -> Result<RepoData, ApiError> {
-    let stats = |store: &mut LocalStore, since| -> Result<RepoStats, ApiError> {
+    // Only the windows the page shows: each statistic costs a scan of the window's restores.
+    let stats = |store: &LocalStore, days| -> Result<RepoStats, ApiError> {
         Ok(store
-            .stats(Some(repo), since)?
-            .repos
-            .pop()
+            .repo_stats(repo, since_days(days))?
             .unwrap_or_else(|| RepoStats {
                 repo: repo.to_string(),
+                limit_bytes: None,
                 ..RepoStats::default()
             }))
     };
-    let all = stats(store, None)?;
-    let month = stats(store, since_days(CHART_DAYS))?;
-    let week = stats(store, since_days(MISS_DAYS))?;
+    let known = store.repo_known(repo)?;
+    let month = stats(store, CHART_DAYS)?;
+    let week = stats(store, MISS_DAYS)?;
     let today = clock::now_ms().div_euclid(DAY_MS);
     let days = store.restores_per_day(repo, today - (CHART_DAYS - 1), today)?;
     let mut list = |view: &View| -> Result<_, ApiError> {
@@ -418,7 +419,7 @@ fn read_repo(store: &mut LocalStore, repo: &str, mut view: View) -> Result<RepoD
         listing = list(&view)?;
     }
     Ok(RepoData {
-        all,
+        known,
         month,
         week,
         days,
@@ -439,22 +440,22 @@ pub fn repo(ctx: &Ctx<'_>) -> Reply {
         let repo = params.required_repo()?;
         let view = parse_view(&params)?;
         let mut store = api::open_store(ctx.settings)?;
-        let known = api::require_known_repo(&mut store, &repo);
         let data = read_repo(&mut store, &repo, view)?;
-        Ok::<_, ApiError>((repo, known, data))
+        Ok::<_, ApiError>((repo, data))
     })();
-    let (repo, known, data) = match result {
+    let (repo, data) = match result {
         Ok(r) => r,
         Err(e) => return from_api_error(&e),
     };
     let now = clock::now_ms();
     let admin_on = ctx.settings.tokens.any();
-    let unknown = match &known {
-        Err(e) => format!(
+    let unknown = if data.known {
+        String::new()
+    } else {
+        format!(
             r#"<section class="card notice" role="status"><p><strong>Unknown repo.</strong> {}</p></section>"#,
-            text(&e.message())
-        ),
-        Ok(()) => String::new(),
+            text(&api::unknown_repo(&repo).message())
+        )
     };
     let main = format!(
         r#"<div class="page-head"><h1><span class="muted-title">Caches of</span> <span class="repo-name">{repo_text}</span></h1><p class="muted">Saved on this host by the repository's workflow runs; jobs restore them by key.</p></div>
@@ -474,7 +475,7 @@ pub fn repo(ctx: &Ctx<'_>) -> Reply {
         worth = worth_card(&data),
         dialogs = dialogs(&repo),
     );
-    let status = if known.is_ok() { 200 } else { 404 };
+    let status = if data.known { 200 } else { 404 };
     render(
         status,
         &Layout {
@@ -526,7 +527,7 @@ fn percent(part: u64, whole: u64) -> String {
 }
 
 fn storage_card(d: &RepoData) -> String {
-    let s = &d.all;
+    let s = &d.month;
     let (rate, rate_sub) = hit_rate_text(s);
     let limit = match s.limit_bytes {
         Some(limit) if limit > 0 => {
@@ -559,7 +560,7 @@ fn storage_card(d: &RepoData) -> String {
 <div class="stats">
 <div class="stat"><p class="stat-value" id="stat-size">{size}</p><p class="stat-label">Total size</p><p class="stat-sub">archives, compressed</p></div>
 <div class="stat"><p class="stat-value" id="stat-count">{count}</p><p class="stat-label">Cached items</p></div>
-<div class="stat"><p class="stat-value" id="stat-rate">{rate}</p><p class="stat-label">Hit rate</p><p class="stat-sub" id="stat-rate-sub">{rate_sub}</p></div>
+<div class="stat"><p class="stat-value" id="stat-rate">{rate}</p><p class="stat-label">Hit rate, 30 days</p><p class="stat-sub" id="stat-rate-sub">{rate_sub}</p></div>
 <div class="stat stat-action"><button type="button" id="clear-all" class="btn btn-danger" aria-disabled="true" aria-describedby="readonly-hint" data-count="{count}"{clear_disabled}>{ICON_TRASH} Clear All</button></div>
 </div>
 {limit}
@@ -920,7 +921,7 @@ fn worth_card(d: &RepoData) -> String {
             sub
         )
     };
-    let limit = d.all.limit_bytes.map_or_else(
+    let limit = d.month.limit_bytes.map_or_else(
         || "the size limit".to_string(),
         |l| format!("the size limit ({})", human_size(l)),
     );
@@ -973,7 +974,7 @@ fn worth_card(d: &RepoData) -> String {
             "worth-never",
             "Never restored",
             count(w.never_restored, "entry", "entries"),
-            esc(&format!("of {} stored now", num(d.all.entries))),
+            esc(&format!("of {} stored now", num(d.month.entries))),
         ),
         evicted = figure(
             "worth-evicted",

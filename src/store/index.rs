@@ -1101,6 +1101,17 @@ impl Index {
         rows.collect()
     }
 
+    /// Whether `repo` has an entry or a recorded restore attempt: what makes a repo known to
+    /// the page and the API (two index probes, however big the history).
+    pub fn repo_known(&self, repo: &str) -> rusqlite::Result<bool> {
+        self.conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM entries WHERE repo = ?1)
+                     OR EXISTS (SELECT 1 FROM restore_attempts WHERE repo = ?1)",
+            )?
+            .query_row([repo], |r| r.get(0))
+    }
+
     /// Like [`Index::list`] and [`Index::count`] at once, with one more condition: the folded
     /// key contains `needle_folded` (a literal substring: `%` and `_` are not wildcards).
     pub fn list_containing(
@@ -1175,6 +1186,8 @@ mod page_query_tests {
                 [day * DAY_MS],
             )
             .unwrap();
+        assert!(ix.repo_known("o/r").unwrap(), "known by its attempts alone");
+        assert!(!ix.repo_known("o/other").unwrap());
         let days = ix.restores_per_day("o/r", day, day + 2).unwrap();
         let d = |day, hits, partial_hits, misses| DayRestores {
             day,

@@ -921,6 +921,27 @@ impl LocalStore {
             .context("cannot read the cache index")
     }
 
+    /// Whether `repo` has an entry or a recorded restore (see [`Index::repo_known`]).
+    pub fn repo_known(&self, repo: &str) -> anyhow::Result<bool> {
+        self.index
+            .repo_known(repo)
+            .context("cannot read the cache index")
+    }
+
+    /// One repo's numbers as [`Tier::stats`] has them, without the store-wide top keys (a
+    /// scan of every restore attempt that a repo's page does not show).
+    pub fn repo_stats(
+        &self,
+        repo: &str,
+        since: Option<Timestamp>,
+    ) -> anyhow::Result<Option<super::tier::RepoStats>> {
+        let mut stats = self.index.stats(Some(repo), since)?.pop();
+        if let Some(s) = &mut stats {
+            s.limit_bytes = self.opts.max_size;
+        }
+        Ok(stats)
+    }
+
     /// A listing like [`Tier::list`] of the entries whose folded key contains
     /// `needle_folded`.
     pub fn list_containing(&self, filter: &Filter, needle_folded: &str) -> anyhow::Result<Listing> {
