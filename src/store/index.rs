@@ -1031,6 +1031,203 @@ fn record_removal(
 /// Most rows deleted in one write transaction.
 const DELETE_BATCH: usize = 200;
 
+// ---- Read-only queries of the settings page (`serve`) ----------------------------------------
+
+/// One UTC day's restore attempts of a repo, by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayRestores {
+    /// The day's number since the Unix epoch (UTC): its start is `day * 86_400_000` ms.
+    pub day: i64,
+    pub hits: u64,
+    pub partial_hits: u64,
+    pub misses: u64,
+}
+
+/// Milliseconds in a day.
+pub const DAY_MS: i64 = 86_400_000;
+
+impl Index {
+    /// Restore attempts of `repo` per UTC day, for the days `first_day..=last_day` (day
+    /// numbers since the epoch); days without attempts are absent. Rows whose time is not an
+    /// integer are left out, whatever they hold.
+    pub fn restores_per_day(
+        &self,
+        repo: &str,
+        first_day: i64,
+        last_day: i64,
+    ) -> rusqlite::Result<Vec<DayRestores>> {
+        let from = first_day.saturating_mul(DAY_MS);
+        let to = last_day.saturating_add(1).saturating_mul(DAY_MS);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT at / 86400000 AS day, sum(outcome = 'hit'), sum(outcome = 'partial'),
+                    sum(outcome = 'miss')
+             FROM restore_attempts
+             WHERE repo = ?1 AND typeof(at) = 'integer' AND at >= ?2 AND at < ?3
+             GROUP BY day ORDER BY day",
+        )?;
+        let n = |v: Option<i64>| v.unwrap_or(0).max(0) as u64;
+        let rows = stmt.query_map(params![repo, from, to], |r| {
+            Ok(DayRestores {
+                day: r.get(0)?,
+                hits: n(r.get(1)?),
+                partial_hits: n(r.get(2)?),
+                misses: n(r.get(3)?),
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Whether `repo` has an entry or a recorded restore attempt: what makes a repo known to
+    /// the page and the API (two index probes, however big the history).
+    pub fn repo_known(&self, repo: &str) -> rusqlite::Result<bool> {
+        self.conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM entries WHERE repo = ?1)
+                     OR EXISTS (SELECT 1 FROM restore_attempts WHERE repo = ?1)",
+            )?
+            .query_row([repo], |r| r.get(0))
+    }
+
+    /// Like [`Index::list`] and [`Index::count`] at once, with one more condition: the folded
+    /// key contains `needle_folded` (a literal substring: `%` and `_` are not wildcards).
+    pub fn list_containing(
+        &self,
+        filter: &Filter,
+        needle_folded: &str,
+    ) -> rusqlite::Result<(Vec<IndexRow>, u64)> {
+        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        let mut condition = Self::where_clause(filter, &mut args);
+        args.push(Box::new(needle_folded.to_string()));
+        condition.push_str(&format!(" AND instr(key_folded, ?{}) > 0", args.len()));
+        let order = match filter.sort {
+            Sort::Created => "created_at DESC, id DESC",
+            Sort::LastUsed => "last_accessed_at DESC, id DESC",
+            Sort::LeastRecentlyUsed => "repo, last_accessed_at ASC, id ASC",
+            Sort::Size => "size_bytes DESC, id DESC",
+            Sort::Hits => "access_count DESC, last_accessed_at DESC, id DESC",
+        };
+        let limit = filter
+            .limit
+            .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        let offset = i64::try_from(filter.offset).unwrap_or(i64::MAX);
+        let values = || rusqlite::params_from_iter(args.iter().map(AsRef::as_ref));
+        let total = self
+            .conn
+            .query_row(
+                &format!("SELECT count(*) FROM entries{condition}"),
+                values(),
+                |r| r.get::<_, i64>(0),
+            )?
+            .max(0) as u64;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM entries{condition} ORDER BY {order} \
+             LIMIT {limit} OFFSET {offset}"
+        ))?;
+        let rows = stmt.query_map(values(), read_row)?;
+        Ok((rows.collect::<rusqlite::Result<_>>()?, total))
+    }
+}
+
+#[cfg(test)]
+mod page_query_tests {
+    use super::*;
+
+    fn attempt(ix: &Index, at: i64, outcome: &str) {
+        ix.conn
+            .execute(
+                "INSERT INTO restore_attempts (at, repo, scope, primary_key, outcome)
+                 VALUES (?1, 'o/r', '', 'k', ?2)",
+                params![at, outcome],
+            )
+            .unwrap();
+    }
+
+    #[test]
+    fn restores_are_counted_per_utc_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let ix = Index::open(&dir.path().join("i.sqlite")).unwrap();
+        let day = 20_000;
+        // The first and last millisecond of a day belong to it.
+        attempt(&ix, day * DAY_MS, "hit");
+        attempt(&ix, (day + 1) * DAY_MS - 1, "miss");
+        attempt(&ix, (day + 2) * DAY_MS + 5, "partial");
+        attempt(&ix, (day + 2) * DAY_MS + 6, "hit");
+        // Outside the range, and rows no day can be made of.
+        attempt(&ix, day * DAY_MS - 1, "hit");
+        attempt(&ix, (day + 3) * DAY_MS, "hit");
+        ix.conn
+            .execute(
+                "INSERT INTO restore_attempts (at, repo, scope, primary_key, outcome)
+                 VALUES ('soon', 'o/r', '', 'k', 'hit'), (?1, 'x/y', '', 'k', 'hit')",
+                [day * DAY_MS],
+            )
+            .unwrap();
+        assert!(ix.repo_known("o/r").unwrap(), "known by its attempts alone");
+        assert!(!ix.repo_known("o/other").unwrap());
+        let days = ix.restores_per_day("o/r", day, day + 2).unwrap();
+        let d = |day, hits, partial_hits, misses| DayRestores {
+            day,
+            hits,
+            partial_hits,
+            misses,
+        };
+        assert_eq!(days, [d(day, 1, 0, 1), d(day + 2, 1, 1, 0)]);
+    }
+
+    #[test]
+    fn keys_contain_a_literal_substring() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ix = Index::open(&dir.path().join("i.sqlite")).unwrap();
+        for (i, key) in ["npm-Linux-abc", "pip-Linux-50%", "go_mod", "gomod"]
+            .into_iter()
+            .enumerate()
+        {
+            let e = Entry {
+                repo: "o/r".into(),
+                scope: None,
+                key: key.into(),
+                version: "a".repeat(64),
+                paths: vec!["p".into()],
+                codec: crate::store::archive::Codec::Zstd,
+                archive: ArchiveId::random(),
+                size_bytes: 10,
+                unpacked_bytes: 20,
+                file_count: 1,
+                digest: "0".repeat(64),
+                created_at: Timestamp::from_ms(i as i64).unwrap(),
+                created_by_run: None,
+                signature: None,
+                usage: None,
+            };
+            ix.insert(&e, CommitMode::Create, &|_| true).unwrap();
+        }
+        let keys = |needle: &str, limit: Option<u64>, offset: u64| {
+            let filter = Filter {
+                repo: Some("o/r".into()),
+                sort: Sort::Created,
+                limit,
+                offset,
+                ..Filter::default()
+            };
+            let (rows, total) = ix.list_containing(&filter, needle).unwrap();
+            let keys: Vec<String> = rows.into_iter().map(|r| r.unwrap().key).collect();
+            (keys, total)
+        };
+        assert_eq!(
+            keys("linux", None, 0),
+            (vec!["pip-Linux-50%".into(), "npm-Linux-abc".into()], 2)
+        );
+        assert_eq!(keys("0%", None, 0).1, 1, "% is a character");
+        assert_eq!(
+            keys("o_m", None, 0),
+            (vec!["go_mod".into()], 1),
+            "_ is a character"
+        );
+        assert_eq!(keys("o", Some(1), 1), (vec!["go_mod".into()], 2));
+        assert_eq!(keys("nothing", None, 0), (vec![], 0));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -905,6 +905,64 @@ impl Tier for LocalStore {
     }
 }
 
+// ---- Read-only queries of the settings page (`serve`) ----------------------------------------
+
+impl LocalStore {
+    /// Restore attempts of `repo` per UTC day, `first_day..=last_day` (see
+    /// [`Index::restores_per_day`]).
+    pub fn restores_per_day(
+        &self,
+        repo: &str,
+        first_day: i64,
+        last_day: i64,
+    ) -> anyhow::Result<Vec<super::index::DayRestores>> {
+        self.index
+            .restores_per_day(repo, first_day, last_day)
+            .context("cannot read the cache index")
+    }
+
+    /// Whether `repo` has an entry or a recorded restore (see [`Index::repo_known`]).
+    pub fn repo_known(&self, repo: &str) -> anyhow::Result<bool> {
+        self.index
+            .repo_known(repo)
+            .context("cannot read the cache index")
+    }
+
+    /// One repo's numbers as [`Tier::stats`] has them, without the store-wide top keys (a
+    /// scan of every restore attempt that a repo's page does not show).
+    pub fn repo_stats(
+        &self,
+        repo: &str,
+        since: Option<Timestamp>,
+    ) -> anyhow::Result<Option<super::tier::RepoStats>> {
+        let mut stats = self.index.stats(Some(repo), since)?.pop();
+        if let Some(s) = &mut stats {
+            s.limit_bytes = self.opts.max_size;
+        }
+        Ok(stats)
+    }
+
+    /// A listing like [`Tier::list`] of the entries whose folded key contains
+    /// `needle_folded`.
+    pub fn list_containing(&self, filter: &Filter, needle_folded: &str) -> anyhow::Result<Listing> {
+        let (rows, total) = self
+            .index
+            .list_containing(filter, needle_folded)
+            .context("cannot read the cache index")?;
+        let mut listing = Listing {
+            total,
+            ..Listing::default()
+        };
+        for row in rows {
+            match row {
+                Ok(e) => listing.entries.push(e),
+                Err(bad) => listing.bad.push(bad),
+            }
+        }
+        Ok(listing)
+    }
+}
+
 fn write_if_missing(path: &Path, text: &str) -> io::Result<()> {
     if path.symlink_metadata().is_ok() {
         return Ok(());

@@ -1183,3 +1183,519 @@ fn a_malformed_tokens_file_is_a_usage_error_naming_the_line() {
             .stderr(predicates::str::contains(name));
     }
 }
+
+/// The keys of a `caches` document, in order, with their scopes.
+fn keys_and_scopes(doc: &Value) -> Vec<(String, Option<String>)> {
+    doc["caches"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no caches in {doc}"))
+        .iter()
+        .map(|c| {
+            (
+                c["key"].as_str().unwrap().to_string(),
+                c["scope"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+/// The id and version of the one entry of acme/app with this key and scope.
+fn entry_of(server: &Server, key: &str, scope: Option<&str>) -> (i64, String) {
+    let (status, doc) = server.get("/api/v1/caches?repo=acme/app");
+    assert_eq!(status, 200);
+    let found: Vec<&Value> = doc["caches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["key"] == key && c["scope"].as_str() == scope)
+        .collect();
+    assert_eq!(found.len(), 1, "{key} {scope:?} in {doc}");
+    (
+        found[0]["id"].as_i64().unwrap(),
+        found[0]["version"].as_str().unwrap().to_string(),
+    )
+}
+
+fn save_in(env: &TestEnv, key: &str, path: &str, scope: Option<&str>) {
+    let mut cmd = env.cmd();
+    cmd.args(["save", "--key", key, "--path", path]);
+    if let Some(s) = scope {
+        cmd.args(["--scope", s]);
+    }
+    cmd.assert().success();
+}
+
+/// A key saved in several scopes is several entries: a DELETE names one scope (none: the
+/// unscoped entry) or, with all_scopes=true, every one; a 404 says where the key is instead.
+#[test]
+fn deleting_a_key_deletes_it_in_one_scope_unless_asked_for_all() {
+    let env = seeded();
+    save_in(&env, "npm-Linux-abc", "node_modules", Some("main"));
+    save_in(&env, "npm-Linux-abc", "node_modules", Some("feature/x"));
+    let server = Server::start(&env, &[], &[("WIT_CACHE_ADMIN_TOKEN", TOKEN)]);
+    let npm = |server: &Server| {
+        let (_, doc) = server.get("/api/v1/caches?repo=acme/app&key=npm-linux-ABC&sort=created");
+        let mut scopes: Vec<Option<String>> =
+            keys_and_scopes(&doc).into_iter().map(|(_, s)| s).collect();
+        scopes.sort();
+        scopes
+    };
+    let some = |s: &str| Some(s.to_string());
+    assert_eq!(npm(&server), [None, some("feature/x"), some("main")]);
+
+    let (status, doc) = server.delete(
+        "/api/v1/caches?repo=acme/app&key=npm-Linux-abc&scope=main",
+        Some(TOKEN),
+    );
+    assert_eq!((status, doc["deleted"].clone()), (200, 1.into()), "{doc}");
+    assert_eq!(doc["keys"], serde_json::json!(["npm-Linux-abc"]));
+    assert_eq!(npm(&server), [None, some("feature/x")]);
+
+    let (status, doc) = server.delete(
+        "/api/v1/caches?repo=acme/app&key=npm-Linux-abc&scope=main",
+        Some(TOKEN),
+    );
+    assert_eq!(status, 404, "{doc}");
+    let message = error_of(&doc);
+    assert!(
+        message.starts_with("no cache with key 'npm-Linux-abc' in scope 'main' in repo acme/app"),
+        "{message}"
+    );
+    assert!(
+        message.contains("it is in scopes 'feature/x', (no scope)"),
+        "{message}"
+    );
+
+    // No scope parameter: the unscoped entry, and only it.
+    let (status, doc) = server.delete(
+        "/api/v1/caches?repo=acme/app&key=npm-Linux-abc",
+        Some(TOKEN),
+    );
+    assert_eq!((status, doc["deleted"].clone()), (200, 1.into()), "{doc}");
+    assert_eq!(npm(&server), [some("feature/x")]);
+    let (status, doc) = server.delete(
+        "/api/v1/caches?repo=acme/app&key=npm-Linux-abc",
+        Some(TOKEN),
+    );
+    assert_eq!(status, 404);
+    let message = error_of(&doc);
+    assert!(
+        message.starts_with("no unscoped cache with key 'npm-Linux-abc'"),
+        "{message}"
+    );
+    assert!(message.contains("it is in scope 'feature/x'"), "{message}");
+    assert!(message.contains("all_scopes=true"), "{message}");
+
+    // A version narrows to one path list: another one is a 404 that deletes nothing.
+    let (_, version) = entry_of(&server, "npm-Linux-abc", Some("feature/x"));
+    let other = "0".repeat(64);
+    let (status, _) = server.delete(
+        &format!(
+            "/api/v1/caches?repo=acme/app&key=npm-Linux-abc&scope=feature%2Fx&version={other}"
+        ),
+        Some(TOKEN),
+    );
+    assert_eq!(status, 404);
+    assert_eq!(npm(&server), [some("feature/x")]);
+
+    // all_scopes=true: every scope, as the request without scope used to.
+    save_in(&env, "npm-Linux-abc", "node_modules", None);
+    save_in(&env, "npm-Linux-abc", "node_modules", Some("main"));
+    assert_eq!(npm(&server), [None, some("feature/x"), some("main")]);
+    let before = env.count_entries();
+    let (status, doc) = server.delete(
+        &format!(
+            "/api/v1/caches?repo=acme/app&key=npm-Linux-abc&all_scopes=true&version={version}"
+        ),
+        Some(TOKEN),
+    );
+    assert_eq!((status, doc["deleted"].clone()), (200, 3.into()), "{doc}");
+    assert_eq!(env.count_entries(), before - 3);
+    assert_eq!(npm(&server), Vec::<Option<String>>::new());
+    let (status, _) = server.get("/api/v1/caches?repo=acme/app&key=pip-Linux-def");
+    assert_eq!(status, 200);
+    let (_, other) = server.get("/api/v1/caches?repo=acme/other");
+    assert_eq!(keys_and_scopes(&other), [("go-1".to_string(), None)]);
+}
+
+/// An id names exactly one entry of the repo in the request; key, scope and version with it
+/// are checks. An id of another repo is a 404 there, and a repository token is refused on a
+/// repo it does not cover before any id is looked at.
+#[test]
+fn deleting_by_id_deletes_exactly_that_entry() {
+    let env = seeded();
+    save_in(&env, "pip-Linux-def", "venv", Some("main"));
+    env.cmd()
+        .args([
+            "--repo",
+            "widgets/ui",
+            "save",
+            "--key",
+            "ui-1",
+            "--path",
+            "venv",
+        ])
+        .assert()
+        .success();
+    let dir = tempfile::tempdir().unwrap();
+    let tokens_file = dir.path().join("tokens");
+    std::fs::write(
+        &tokens_file,
+        format!("widgets/* {}\n", sha256_hex("widgets-bot")),
+    )
+    .unwrap();
+    let server = Server::start(
+        &env,
+        &["--tokens-file", tokens_file.to_str().unwrap()],
+        &[("WIT_CACHE_ADMIN_TOKEN", TOKEN)],
+    );
+    let (id, version) = entry_of(&server, "pip-Linux-def", Some("main"));
+    let (unscoped, _) = entry_of(&server, "pip-Linux-def", None);
+    let before = env.count_entries();
+
+    // A repository token for other repos: 401/403 whichever way the id is named.
+    let target = format!("/api/v1/caches?repo=acme/app&id={id}");
+    assert_eq!(server.delete(&target, None).0, 401);
+    let (status, doc) = server.delete(&target, Some("widgets-bot"));
+    assert_eq!(
+        (status, doc["denied"].clone()),
+        (403, "other-repo".into()),
+        "{doc}"
+    );
+    // Naming a repo the token covers does not reach another repo's entry.
+    let (status, doc) = server.delete(
+        &format!("/api/v1/caches?repo=widgets/ui&id={id}"),
+        Some("widgets-bot"),
+    );
+    assert_eq!(status, 404, "{doc}");
+    assert_eq!(
+        error_of(&doc),
+        format!("no cache with id {id} in repo widgets/ui")
+    );
+    let (status, _) = server.delete(
+        &format!("/api/v1/caches?repo=acme/other&id={id}"),
+        Some(TOKEN),
+    );
+    assert_eq!(status, 404);
+    // Checks that do not hold: nothing is deleted.
+    for checks in [
+        "&key=npm-Linux-abc".to_string(),
+        "&scope=feature".to_string(),
+        format!("&version={}", "f".repeat(64)),
+    ] {
+        let (status, doc) = server.delete(&format!("{target}{checks}"), Some(TOKEN));
+        assert_eq!(status, 404, "{checks}: {doc}");
+        assert!(
+            error_of(&doc).contains(&format!("no cache with id {id}")),
+            "{doc}"
+        );
+    }
+    assert_eq!(env.count_entries(), before);
+
+    let (status, doc) = server.delete(
+        &format!("{target}&key=PIP-linux-def&scope=main&version={version}"),
+        Some(TOKEN),
+    );
+    assert_eq!((status, doc["deleted"].clone()), (200, 1.into()), "{doc}");
+    assert_eq!(doc["keys"], serde_json::json!(["pip-Linux-def"]));
+    assert_eq!(env.count_entries(), before - 1);
+    let (status, _) = server.delete(&target, Some(TOKEN));
+    assert_eq!(status, 404, "deleting it again");
+    // The same key in no scope is still there, and its id deletes it.
+    assert_eq!(entry_of(&server, "pip-Linux-def", None).0, unscoped);
+    let (status, doc) = server.delete(
+        &format!("/api/v1/caches?repo=acme/app&id={unscoped}"),
+        Some(TOKEN),
+    );
+    assert_eq!((status, doc["deleted"].clone()), (200, 1.into()), "{doc}");
+    // The repository token deletes by id in its own repo.
+    let (_, doc) = server.get("/api/v1/caches?repo=widgets/ui");
+    let ui = doc["caches"][0]["id"].as_i64().unwrap();
+    let (status, doc) = server.delete(
+        &format!("/api/v1/caches?repo=widgets/ui&id={ui}"),
+        Some("widgets-bot"),
+    );
+    assert_eq!((status, doc["deleted"].clone()), (200, 1.into()), "{doc}");
+    assert_eq!(env.count_entries(), before - 3);
+}
+
+#[test]
+fn new_parameters_are_checked_and_name_themselves() {
+    let env = seeded();
+    let server = Server::start(&env, &[], &[("WIT_CACHE_ADMIN_TOKEN", TOKEN)]);
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "DELETE",
+            "/api/v1/caches?repo=acme/app&id=0",
+            "parameter 'id' is '0'",
+        ),
+        (
+            "DELETE",
+            "/api/v1/caches?repo=acme/app&id=-3",
+            "parameter 'id' is '-3'",
+        ),
+        (
+            "DELETE",
+            "/api/v1/caches?repo=acme/app&id=1.5",
+            "parameter 'id'",
+        ),
+        (
+            "DELETE",
+            "/api/v1/caches?repo=acme/app&id=9223372036854775808",
+            "parameter 'id'",
+        ),
+        (
+            "DELETE",
+            "/api/v1/caches?repo=acme/app&id=",
+            "parameter 'id'",
+        ),
+        ("GET", "/api/v1/caches?repo=acme/app&id=x", "parameter 'id'"),
+        (
+            "DELETE",
+            "/api/v1/caches?repo=acme/app&key=k&all_scopes=yes",
+            "parameter 'all_scopes' is 'yes': use true or false",
+        ),
+        (
+            "DELETE",
+            "/api/v1/caches?repo=acme/app&key=k&scope=main&all_scopes=true",
+            "parameters 'scope' ('main') and 'all_scopes=true' contradict",
+        ),
+        (
+            "DELETE",
+            "/api/v1/caches?repo=acme/app&id=1&all_scopes=true",
+            "parameter 'all_scopes' does not go with 'id'",
+        ),
+        (
+            "DELETE",
+            "/api/v1/caches?repo=acme/app&scope=main",
+            "parameter 'scope' needs 'key' or 'id'",
+        ),
+        (
+            "DELETE",
+            "/api/v1/caches?repo=acme/app&all_scopes=true",
+            "parameter 'all_scopes' needs 'key' or 'id'",
+        ),
+        (
+            "DELETE",
+            "/api/v1/caches?repo=acme/app&key=k&scope=",
+            "parameter 'scope' is empty",
+        ),
+        (
+            "DELETE",
+            "/api/v1/caches?repo=acme/app&key=k&scope=a%07b",
+            "parameter 'scope'",
+        ),
+        (
+            "DELETE",
+            "/api/v1/caches?repo=acme/app&key=k&version=abc",
+            "parameter 'version' is 'abc'",
+        ),
+        (
+            "DELETE",
+            "/api/v1/caches?repo=acme/app&key=k&colour=red",
+            "unknown parameter 'colour'",
+        ),
+        (
+            "GET",
+            "/api/v1/caches?repo=acme/app&offset=-1",
+            "parameter 'offset'",
+        ),
+        (
+            "GET",
+            "/api/v1/caches?repo=acme/app&contains=a%2Cb",
+            "parameter 'contains'",
+        ),
+        (
+            "GET",
+            "/api/v1/caches?repo=acme/app&sort=popular",
+            "use created, last-used, size or hits",
+        ),
+    ];
+    for (method, target, needle) in cases {
+        let (status, _, body) = server.request(method, target, Some(TOKEN));
+        assert_eq!(status, 400, "{method} {target}: {body}");
+        let doc = json_of(body.as_bytes());
+        assert!(
+            error_of(&doc).contains(needle),
+            "{method} {target}: {doc} should mention {needle}"
+        );
+    }
+    let (status, _) = server.delete("/api/v1/caches?repo=acme/app&id=999999", Some(TOKEN));
+    assert_eq!(status, 404);
+    let (status, _) = server.delete("/api/v1/caches?repo=nobody/x&id=1", Some(TOKEN));
+    assert_eq!(status, 404);
+    // all_scopes=false is the same as leaving it out.
+    let (status, doc) = server.delete(
+        "/api/v1/caches?repo=acme/app&key=npm-Linux-abc&all_scopes=false",
+        Some(TOKEN),
+    );
+    assert_eq!((status, doc["deleted"].clone()), (200, 1.into()), "{doc}");
+    assert_eq!(env.count_entries(), 3);
+}
+
+/// What the page's list reads: a substring filter (literal, case-insensitive), the most
+/// restored first, pages by limit and offset with the total, one entry by id.
+#[test]
+fn listing_filters_sorts_and_pages() {
+    let env = seeded();
+    env.save("npm-Linux-100%_x", &["node_modules"]);
+    let server = Server::start(&env, &[], &[]);
+    let keys = |target: &str| -> (Vec<String>, u64) {
+        let (status, doc) = server.get(target);
+        assert_eq!(status, 200, "{target}: {doc}");
+        (
+            keys_and_scopes(&doc).into_iter().map(|(k, _)| k).collect(),
+            doc["total"].as_u64().unwrap(),
+        )
+    };
+    let (found, total) = keys("/api/v1/caches?repo=acme/app&contains=LINUX&sort=created");
+    assert_eq!(
+        found,
+        ["npm-Linux-100%_x", "pip-Linux-def", "npm-Linux-abc"]
+    );
+    assert_eq!(total, 3);
+    assert_eq!(
+        keys("/api/v1/caches?repo=acme/app&contains=0%25_").0,
+        ["npm-Linux-100%_x"]
+    );
+    assert_eq!(
+        keys("/api/v1/caches?repo=acme/app&contains=%25x").1,
+        0,
+        "% is no wildcard"
+    );
+    let (found, _) = keys("/api/v1/caches?repo=acme/app&sort=hits");
+    assert_eq!(found[0], "npm-Linux-abc", "restored twice: first");
+    let (page, total) = keys("/api/v1/caches?repo=acme/app&sort=created&limit=2&offset=1");
+    assert_eq!((page.len(), total), (2, 4));
+    let (all, _) = keys("/api/v1/caches?repo=acme/app&sort=created");
+    assert_eq!(page, all[1..3]);
+    let (rest, total) = keys("/api/v1/caches?repo=acme/app&sort=created&limit=2&offset=3");
+    assert_eq!((rest, total), (vec![all[3].clone()], 4));
+    assert_eq!(
+        keys("/api/v1/caches?repo=acme/app&offset=9").0,
+        Vec::<String>::new()
+    );
+    let (id, _) = entry_of(&server, "pip-Linux-def", None);
+    assert_eq!(
+        keys(&format!("/api/v1/caches?repo=acme/app&id={id}")),
+        (vec!["pip-Linux-def".to_string()], 1)
+    );
+    assert_eq!(
+        keys(&format!("/api/v1/caches?repo=acme/other&id={id}")).1,
+        0
+    );
+    assert_eq!(
+        keys("/api/v1/caches?repo=acme/app&key=PIP-linux-DEF").0,
+        ["pip-Linux-def"]
+    );
+}
+
+/// Keys, scopes, paths, run ids and repo ids may hold markup, quotes, direction overrides and
+/// 500 characters: the page shows each as text (no markup, no raw override outside the data
+/// attributes the script sends back), and its own parameters are checked like the API's.
+#[test]
+fn the_repo_page_escapes_every_user_string_and_checks_its_parameters() {
+    let env = TestEnv::new();
+    env.write("deps/a.txt", "a");
+    let repo = "acme/<script>alert('r')</script>\"\u{202E}gpj";
+    let long_key = format!("{}\u{202E}end", "k".repeat(495));
+    let keys = [
+        "<script>alert(1)</script>",
+        "\"quoted\" 'single' &amp;",
+        "evil\u{202E}txt.exe",
+        long_key.as_str(),
+    ];
+    for (i, key) in keys.iter().enumerate() {
+        env.cmd()
+            .args(["--repo", repo, "save", "--key", key, "--path", "deps"])
+            .args(["--scope", &format!("<i>scope</i>\u{2067}{i}")])
+            .args(["--run-id", "<b>run</b>"])
+            .assert()
+            .success();
+    }
+    env.write("<img src=x>/b.txt", "b");
+    env.cmd()
+        .args([
+            "--repo",
+            repo,
+            "save",
+            "--key",
+            "paths",
+            "--path",
+            "<img src=x>",
+        ])
+        .assert()
+        .success();
+    let server = Server::start(&env, &[], &[]);
+    let encoded: String = form_urlencoded::byte_serialize(repo.as_bytes()).collect();
+    let (status, _, page) = server.request("GET", &format!("/repo?repo={encoded}"), None);
+    assert_eq!(status, 200, "{page}");
+    for raw in ["<script>alert", "<i>", "<b>", "<img", "\"quoted\""] {
+        assert!(!page.contains(raw), "{raw} reached the page unescaped");
+    }
+    assert_eq!(
+        page.matches("<script").count(),
+        1,
+        "only the page's own script"
+    );
+    for shown in [
+        "&lt;script&gt;alert(1)&lt;/script&gt;",
+        "&quot;quoted&quot; &#39;single&#39; &amp;amp;",
+        "evil<span class=\"bidi\"",
+        "&lt;img src=x&gt;",
+        "&lt;b&gt;run&lt;/b&gt;",
+        &"k".repeat(495),
+    ] {
+        assert!(page.contains(shown), "the page shows {shown}");
+    }
+    // Direction controls are raw only in what goes back to the server: the data attributes
+    // the script sends to the API, and the form's hidden repo field.
+    let mut rest = page.as_str();
+    let mut outside = String::new();
+    while let Some(at) = [" data-", " value=\""]
+        .iter()
+        .filter_map(|n| rest.find(n))
+        .min()
+    {
+        outside.push_str(&rest[..at]);
+        let after = &rest[at..];
+        let value_end = after
+            .find("=\"")
+            .and_then(|q| after[q + 2..].find('"').map(|e| q + 2 + e + 1))
+            .unwrap_or(after.len());
+        rest = &after[value_end..];
+    }
+    outside.push_str(rest);
+    for c in ['\u{202E}', '\u{2067}'] {
+        assert!(!outside.contains(c), "{c:?} outside data attributes");
+        assert!(
+            page.contains(c),
+            "{c:?} kept for the API in data attributes"
+        );
+    }
+    assert!(outside.contains("[U+202E]") && outside.contains("[U+2067]"));
+
+    for (query, needle) in [
+        ("&page=0", "parameter 'page' is '0'"),
+        ("&page=two", "parameter 'page'"),
+        ("&sort=newest", "parameter 'sort'"),
+        ("&contains=a%2Cb", "parameter 'contains'"),
+        ("&colour=red", "unknown parameter 'colour'"),
+    ] {
+        let (status, _, page) =
+            server.request("GET", &format!("/repo?repo={encoded}{query}"), None);
+        assert_eq!(status, 400, "{query}");
+        assert!(
+            page.contains(&needle.replace('\'', "&#39;")),
+            "{query}: {page}"
+        );
+    }
+    // An empty filter box and the default sort are no filter.
+    let (status, _, page) = server.request(
+        "GET",
+        &format!("/repo?repo={encoded}&contains=&sort=last-used"),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert!(page.contains(">5 caches</p>"), "{page}");
+}

@@ -1,8 +1,11 @@
-// wit-cache settings page: deleting, clearing and refreshing through the JSON API.
+// wit-cache settings page: deleting and clearing through the JSON API, then showing the result.
 //
-// The server renders the page; this script only re-renders the stats and the list after a
-// change. It builds DOM nodes with textContent (keys are user data: never innerHTML), cloning
-// the row <template> the server rendered. The admin token lives in sessionStorage: typed once,
+// The server renders everything, numbers and labels included; this script formats nothing.
+// After a change it fetches the same page again and swaps in the regions marked data-swap
+// (the storage card, the list, the charts), so the page shows what a reload would, without
+// one. It never puts a string into innerHTML: dialogs are filled with textContent and with
+// copies of nodes the server rendered (keys there are escaped, isolated and have their
+// direction controls made visible). The admin token lives in sessionStorage: typed once,
 // kept for this tab, gone when the tab closes.
 "use strict";
 
@@ -11,8 +14,6 @@
   const repo = body.dataset.repo;
   const adminOn = body.dataset.admin === "on";
   const TOKEN_KEY = "wit-cache-admin-token";
-  // Ages are computed against the server's clock (the page says when it was rendered).
-  const clockSkew = body.dataset.now ? Number(body.dataset.now) - Date.now() : 0;
 
   const $ = (id) => document.getElementById(id);
 
@@ -36,42 +37,16 @@
     setTimeout(() => el.remove(), kind === "error" ? 8000 : 4000);
   }
 
-  // ---- formatting (the same rules as the CLI's human output) -----------------------------
-  function formatSize(bytes) {
-    const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let v = Number(bytes) || 0;
-    let i = 0;
-    while (v >= 1024 && i < units.length - 1) {
-      v /= 1024;
-      i += 1;
-    }
-    return (Number.isInteger(v) ? v.toFixed(0) : v.toFixed(2)) + " " + units[i];
-  }
-
-  function ago(iso) {
-    const secs = Math.max(0, Math.floor((Date.now() + clockSkew - Date.parse(iso)) / 1000));
-    let n;
-    let unit;
-    if (secs < 60) return "just now";
-    if (secs < 3600) [n, unit] = [Math.floor(secs / 60), "minute"];
-    else if (secs < 86400) [n, unit] = [Math.floor(secs / 3600), "hour"];
-    else if (secs < 2592000) [n, unit] = [Math.floor(secs / 86400), "day"];
-    else [n, unit] = [Math.floor(secs / 2592000), "month"];
-    return n + " " + unit + (n === 1 ? "" : "s") + " ago";
-  }
-
-  function plural(n, one, many) {
-    return n + " " + (n === 1 ? one : many);
-  }
-
   // ---- admin token ------------------------------------------------------------------------
-  function token() {
+  function storedToken() {
     try {
       return sessionStorage.getItem(TOKEN_KEY) || "";
     } catch (_) {
       return "";
     }
   }
+
+  let memoryToken = storedToken();
 
   function setToken(value) {
     try {
@@ -84,7 +59,6 @@
     applyAccess();
   }
 
-  let memoryToken = token();
   const canDelete = () => adminOn && !!memoryToken;
 
   function readOnlyReason() {
@@ -135,90 +109,57 @@
     }
     if (!response.ok) {
       const message = (doc && doc.error) || "The server answered " + response.status + ".";
-      // `denied` says which refusal a 403 is (a wrong token, or one for other repos).
       throw Object.assign(new Error(message), {
         status: response.status,
-        denied: (doc && doc.denied) || null,
+        denied: doc && doc.denied,
       });
     }
     return doc;
   }
 
-  // ---- rendering ----------------------------------------------------------------------------
-  function renderStats(stats) {
-    const s = (stats.repos || []).find((r) => r.repo === repo) || stats.total || {};
-    $("stat-size").textContent = formatSize(s.size_bytes || 0);
-    $("stat-count").textContent = String(s.entries || 0);
-    const hits = (s.hits || 0) + (s.partial_hits || 0);
-    const attempts = hits + (s.misses || 0);
-    $("stat-rate").textContent = attempts ? Math.round(s.hit_rate * 100) + " %" : "—";
-    $("stat-rate-sub").textContent = attempts
-      ? hits + " of " + plural(attempts, "restore", "restores") + " hit"
-      : "No restores yet";
-  }
-
-  function renderList(caches) {
-    const list = $("cache-items");
-    const template = $("cache-item-template");
-    const rows = caches.map((c) => {
-      const li = template.content.firstElementChild.cloneNode(true);
-      li.dataset.key = c.key;
-      const key = li.querySelector(".cache-key");
-      key.textContent = c.key;
-      key.title = c.key;
-      li.querySelector(".m-size").textContent = formatSize(c.size_bytes);
-      li.querySelector(".m-used").textContent = "Used " + plural(c.access_count, "time", "times");
-      const last = li.querySelector(".m-last");
-      const when = c.access_count ? c.last_accessed_at : c.created_at;
-      last.textContent = (c.access_count ? "Last used " : "Saved ") + ago(when);
-      last.title = when;
-      const scope = li.querySelector(".m-scope");
-      scope.textContent = c.scope || "";
-      scope.hidden = !c.scope;
-      li.querySelector(".btn-delete").setAttribute("aria-label", "Delete cache " + c.key);
-      return li;
-    });
-    list.replaceChildren(...rows);
-    list.hidden = rows.length === 0;
-    $("empty").hidden = rows.length !== 0;
-    const clear = $("clear-all");
-    clear.disabled = rows.length === 0;
-    applyAccess();
-  }
-
+  // ---- showing the result of a change ---------------------------------------------------------
+  // The page again, as the server renders it now; its data-swap regions replace ours. A repo
+  // whose last entry (and restore history) went is a 404 that still carries the empty regions.
   let refreshing = null;
   async function refresh() {
     if (refreshing) return refreshing;
     const wrap = $("cache-list");
+    if (wrap) wrap.setAttribute("aria-busy", "true");
     const loading = $("loading");
-    wrap.setAttribute("aria-busy", "true");
-    const slow = setTimeout(() => (loading.hidden = false), 150);
+    const slow = setTimeout(() => loading && (loading.hidden = false), 150);
     refreshing = (async () => {
       try {
-        const [list, stats] = await Promise.all([
-          api("GET", { path: "caches", query: { repo } }).catch(emptyWhenGone({ caches: [] })),
-          api("GET", { path: "stats", query: { repo } }).catch(emptyWhenGone({ repos: [] })),
-        ]);
-        renderList(list.caches || []);
-        renderStats(stats);
+        let response;
+        try {
+          response = await fetch(location.href, { headers: { Accept: "text/html" }, cache: "no-store" });
+        } catch (_) {
+          throw new Error("The server cannot be reached.");
+        }
+        const html = await response.text();
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        if (!fresh.getElementById("cache-list")) {
+          throw new Error("the server answered " + response.status);
+        }
+        document.querySelectorAll("[data-swap][id]").forEach((old) => {
+          const next = fresh.getElementById(old.id);
+          if (next) old.replaceWith(document.adoptNode(next));
+        });
+        // The view shown may have moved (the last page emptied): let the address say which.
+        const shown = $("cache-list").dataset.url;
+        if (shown && shown !== location.pathname + location.search) history.replaceState(null, "", shown);
+        applyAccess();
       } catch (err) {
         toast("error", "Could not load the caches: " + err.message);
       } finally {
         clearTimeout(slow);
-        loading.hidden = true;
-        wrap.setAttribute("aria-busy", "false");
+        const now = $("cache-list");
+        if (now) now.setAttribute("aria-busy", "false");
+        const stillLoading = $("loading");
+        if (stillLoading) stillLoading.hidden = true;
         refreshing = null;
       }
     })();
     return refreshing;
-  }
-
-  // A repo whose last cache (and restore history) is gone is unknown to the API: show it empty.
-  function emptyWhenGone(empty) {
-    return (err) => {
-      if (err.status === 404) return empty;
-      throw err;
-    };
   }
 
   // ---- actions ------------------------------------------------------------------------------
@@ -232,16 +173,46 @@
     }
   }
 
-  async function deleteOne(button) {
+  // A copy of what the server rendered for a user string (a key, a scope, the repo).
+  function copyOf(selector, within) {
+    const node = within.querySelector(selector);
+    return node ? node.cloneNode(true) : document.createTextNode("");
+  }
+
+  let pending = null; // the row whose deletion the dialog asks about
+
+  function askDelete(button) {
     const li = button.closest(".cache-item");
-    const key = li.dataset.key;
+    if (!li) return;
+    pending = li;
+    $("delete-key").replaceChildren(copyOf(".cache-key bdi", li));
+    const scope = li.querySelector(".m-scope bdi");
+    $("delete-scope").replaceChildren(
+      scope ? scope.cloneNode(true) : document.createTextNode("none (saved without a scope)"),
+    );
+    $("delete-size").textContent = li.querySelector(".m-size").textContent;
+    const dialog = $("confirm-delete");
+    dialog.returnValue = "";
+    dialog.showModal();
+  }
+
+  async function deleteOne(li) {
     const rows = Array.from(document.querySelectorAll(".cache-item"));
     const position = rows.indexOf(li);
+    const button = li.querySelector(".btn-delete");
     button.setAttribute("aria-busy", "true");
     button.disabled = true;
+    // The id names the entry; key, scope and version make sure it is still the one shown.
+    const query = { repo, id: li.dataset.id, key: li.dataset.key, version: li.dataset.version };
+    if (li.dataset.scope) query.scope = li.dataset.scope;
     try {
-      const doc = await api("DELETE", { path: "caches", query: { repo, key } });
-      toast("success", doc.deleted === 1 ? "Cache deleted" : "Deleted " + doc.deleted + " caches");
+      await api("DELETE", { path: "caches", query });
+      // The names as the row shows them (direction controls made visible), not the raw data.
+      const scope = li.querySelector(".m-scope");
+      toast(
+        "success",
+        "Cache deleted: " + li.querySelector(".cache-key").textContent + (scope ? " (scope " + scope.textContent + ")" : ""),
+      );
     } catch (err) {
       if (err.status === 404) toast("success", "That cache was already gone");
       else toast("error", err.message);
@@ -263,7 +234,7 @@
     button.disabled = true;
     try {
       const doc = await api("DELETE", { path: "caches", query: { repo } });
-      toast("success", "Cleared " + plural(doc.deleted, "cache", "caches"));
+      toast("success", "Cleared " + doc.deleted + (doc.deleted === 1 ? " cache" : " caches"));
     } catch (err) {
       toast("error", err.message);
       denied(err);
@@ -274,10 +245,8 @@
     $("list-title").focus();
   }
 
-  function onReadOnlyClick(event) {
-    const button = event.currentTarget;
+  function readOnly(button) {
     if (button.getAttribute("aria-disabled") === "true") {
-      event.preventDefault();
       toast("info", readOnlyReason());
       return true;
     }
@@ -287,36 +256,50 @@
   // ---- wiring -------------------------------------------------------------------------------
   if (!repo) return; // the overview page needs no script
 
-  const list = $("cache-list");
-  list.addEventListener("click", (event) => {
-    const button = event.target.closest(".btn-delete");
-    if (!button || button.getAttribute("aria-busy") === "true") return;
-    if (button.getAttribute("aria-disabled") === "true") {
-      toast("info", readOnlyReason());
+  // The list and the storage card are swapped after changes: listen above them.
+  document.addEventListener("click", (event) => {
+    const del = event.target.closest(".btn-delete");
+    if (del) {
+      if (del.getAttribute("aria-busy") === "true" || readOnly(del)) return;
+      askDelete(del);
       return;
     }
-    deleteOne(button);
+    const clear = event.target.closest("#clear-all");
+    if (clear && !clear.disabled) {
+      if (clear.getAttribute("aria-busy") === "true" || readOnly(clear)) return;
+      const n = clear.dataset.count || "0";
+      const text = $("confirm-text");
+      text.replaceChildren(
+        "This deletes " + (n === "1" ? "the only cache" : "all " + n + " caches") + " of ",
+        copyOf(".repo-name bdi", document),
+        ", not only the ones shown. The next workflow runs start without them.",
+      );
+      const dialog = $("confirm-clear");
+      dialog.returnValue = "";
+      dialog.showModal();
+    }
   });
 
-  const dialog = $("confirm-clear");
-  $("clear-all").addEventListener("click", (event) => {
-    if (onReadOnlyClick(event)) return;
-    const count = document.querySelectorAll(".cache-item").length;
-    $("confirm-text").textContent =
-      "This deletes " +
-      (count === 1 ? "the only cache" : "all " + count + " caches") +
-      " of " +
-      repo +
-      ". The next workflow runs start without them.";
-    dialog.returnValue = "";
-    dialog.showModal();
+  const deleteDialog = $("confirm-delete");
+  deleteDialog.addEventListener("close", () => {
+    const li = pending;
+    pending = null;
+    if (!li || !li.isConnected) return;
+    if (deleteDialog.returnValue === "confirm") deleteOne(li);
+    else li.querySelector(".btn-delete").focus();
   });
-  dialog.addEventListener("close", () => {
-    if (dialog.returnValue === "confirm") clearAll();
-    else $("clear-all").focus();
+
+  const clearDialog = $("confirm-clear");
+  clearDialog.addEventListener("close", () => {
+    if (clearDialog.returnValue === "confirm") clearAll();
+    else if ($("clear-all")) $("clear-all").focus();
   });
 
   $("refresh").addEventListener("click", () => refresh());
+
+  // A new sort applies at once; the filter applies on Enter or Apply (and starts at page 1).
+  const sort = $("sort");
+  if (sort) sort.addEventListener("change", () => sort.form.requestSubmit());
 
   const form = $("token-form");
   if (form) {
