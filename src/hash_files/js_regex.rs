@@ -821,6 +821,65 @@ mod tests {
         }
     }
 
+    /// Random sources over the characters the grammar cares about, judged by V8 itself: the
+    /// check must agree with `new RegExp(source)` in the installed Node on every one.
+    #[test]
+    fn syntax_agrees_with_node_on_random_sources() {
+        const PIECES: &[&str] = &[
+            "[", "]", "(", ")", "(?:", "(?=", "(?!", "(?<=", "(?<!", "(?<a>", "(?<b>", "(?<1>",
+            "\\k<a>", "\\k", "{", "}", "{1}", "{2,1}", "{1,}", ",", "*", "+", "?", "|", "^",
+            "$", "\\", "\\b", "\\B", "\\d", "\\c", "\\cA", "\\c1", "\\x41", "\\x4",
+            "\\u0041", "\\u{41}", "\\0", "\\08", "\\101", "\\8", "\\-", "\\]", "-",
+            "a", "z", "A", "0", "9", "_", ".", ":", "<", ">", "=", "!", "é", "😀", "\u{2028}",
+        ];
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let sources: Vec<String> = (0..100_000)
+            .map(|i| {
+                // Half of them in minimatch's shape: a class probe `[` + text + `]`.
+                let mut s = String::from(if i % 2 == 0 { "[" } else { "" });
+                for _ in 0..=(next() % 7) {
+                    s.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
+                }
+                if i % 2 == 0 {
+                    s.push(']');
+                }
+                s
+            })
+            .collect();
+        let script = "const src = JSON.parse(require('fs').readFileSync(0, 'utf8'));\
+            process.stdout.write(JSON.stringify(src.map(s => { try { new RegExp(s); return true }\
+            catch (e) { return false } })))";
+        let mut child = std::process::Command::new("node")
+            .args(["-e", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("node is needed for this test (scripts/test.sh installs it)");
+        let input = serde_json::to_vec(&sources).expect("json");
+        let mut stdin = child.stdin.take().expect("piped");
+        let writer = std::thread::spawn(move || {
+            use std::io::Write;
+            stdin.write_all(&input).expect("write to node");
+        });
+        let out = child.wait_with_output().expect("node ran");
+        writer.join().expect("writer");
+        assert!(out.status.success());
+        let v8: Vec<bool> = serde_json::from_slice(&out.stdout).expect("node's verdicts");
+        let mut wrong = Vec::new();
+        for (s, &want) in sources.iter().zip(&v8) {
+            if is_valid(&u(s)) != want {
+                wrong.push(format!("{s:?} (V8: {want})"));
+            }
+        }
+        assert!(wrong.is_empty(), "{} disagreements: {:?}", wrong.len(), &wrong[..wrong.len().min(20)]);
+    }
+
     fn matches(body: &str, name: &str) -> bool {
         Program::compile(&u(body))
             .expect("compiles")
