@@ -302,7 +302,8 @@ fn digest(c: &Candidate, buf: &mut [u8]) -> anyhow::Result<Digested> {
 }
 
 /// Reads a file the walk saw as regular (or a link to one). `O_NONBLOCK` makes opening a FIFO
-/// that replaced it return at once, and `fstat` then tells what was really opened.
+/// that replaced it return at once, and reading it never waits; `fstat` then tells what was
+/// really opened.
 fn hash_regular(c: &Candidate, buf: &mut [u8]) -> anyhow::Result<Digested> {
     let opened = File::options()
         .read(true)
@@ -327,25 +328,60 @@ fn hash_regular(c: &Candidate, buf: &mut [u8]) -> anyhow::Result<Digested> {
         }
         Err(e) => return Err(e).with_context(|| format!("cannot open {}", esc(&c.path))),
     };
-    let meta = file
-        .metadata()
-        .with_context(|| format!("cannot stat {}", esc(&c.path)))?;
-    if meta.is_dir() {
-        return Ok(Digested::Directory);
-    }
-    if !meta.is_file() {
-        return Ok(match Special::of(&meta) {
-            Special::NullDevice => Digested::File(empty_digest()),
-            s => Digested::Skipped(s.describe()),
-        });
-    }
+    // What was really opened, when it is not a regular file (one `fstat`).
+    let not_regular = |file: &File| -> anyhow::Result<Option<Digested>> {
+        let meta = file
+            .metadata()
+            .with_context(|| format!("cannot stat {}", esc(&c.path)))?;
+        Ok(if meta.is_dir() {
+            Some(Digested::Directory)
+        } else if meta.is_file() {
+            None
+        } else {
+            Some(match Special::of(&meta) {
+                Special::NullDevice => Digested::File(empty_digest()),
+                s => Digested::Skipped(s.describe()),
+            })
+        })
+    };
+    // The walk already saw a regular file, so the `fstat` is put off until the reads look
+    // like something else: nothing at all (an empty file, or a FIFO without a writer), an
+    // error (`EAGAIN` from a FIFO, `EISDIR`), or more than one buffer (an endless device). A
+    // file read whole in one buffer, which is most of them, costs no extra system call. The
+    // one thing this lets through is a FIFO swapped in whose writer wrote less than a buffer
+    // and closed it: the runner would read those same bytes.
     let mut hasher = Sha256::new();
+    let mut reads = 0;
+    let mut checked = false;
     loop {
         match file.read(buf) {
-            Ok(0) => break,
-            Ok(n) => hasher.update(&buf[..n]),
+            Ok(0) => {
+                if reads == 0 {
+                    if let Some(d) = not_regular(&file)? {
+                        return Ok(d);
+                    }
+                }
+                break;
+            }
+            Ok(n) => {
+                reads += 1;
+                if reads == 2 && !checked {
+                    checked = true;
+                    if let Some(d) = not_regular(&file)? {
+                        return Ok(d);
+                    }
+                }
+                hasher.update(&buf[..n]);
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", esc(&c.path))),
+            Err(e) => {
+                if !checked {
+                    if let Some(d) = not_regular(&file)? {
+                        return Ok(d);
+                    }
+                }
+                return Err(e).with_context(|| format!("cannot read {}", esc(&c.path)));
+            }
         }
     }
     Ok(Digested::File(hasher.finalize().into()))
@@ -418,12 +454,21 @@ impl Glob {
 
     /// `patternHelper.match`: apply the patterns in order, negations clearing bits.
     fn match_kind(&self, path: &str) -> u8 {
+        // Split once for all patterns: `path` as it is, and `path + "/"`, which only adds a
+        // last empty part.
+        let mut parts: Vec<&str> = minimatch::split_slashes(path).collect();
+        let plain = parts.len();
+        if !path.ends_with('/') {
+            parts.push("");
+        }
         let mut result = 0;
         for p in &self.patterns {
+            let with_slash = p.ends_with_globstar && !p.implicit;
+            let kind = p.match_kind(if with_slash { &parts } else { &parts[..plain] });
             if p.negate {
-                result &= !p.match_kind(path);
+                result &= !kind;
             } else {
-                result |= p.match_kind(path);
+                result |= kind;
             }
         }
         result
@@ -527,14 +572,13 @@ impl Pattern {
         }
     }
 
-    /// `Pattern.match`.
-    fn match_kind(&self, path: &str) -> u8 {
-        let matched = if self.ends_with_globstar && !self.implicit && !path.ends_with('/') {
-            self.minimatch.matches(&format!("{path}/"))
-        } else {
-            self.minimatch.matches(path)
-        };
-        match (matched, self.trailing_separator) {
+    /// `Pattern.match`, on the path split into parts: with a last empty part (`path + "/"`)
+    /// for an explicit pattern ending in `**`, without for the others.
+    fn match_kind(&self, parts: &[&str]) -> u8 {
+        match (
+            self.minimatch.match_one(parts, false),
+            self.trailing_separator,
+        ) {
             (false, _) => 0,
             (true, true) => MATCH_DIR,
             (true, false) => MATCH_ALL,
@@ -1104,14 +1148,30 @@ mod tests {
                 path.display()
             );
         }
-        let file = dir.path().join("file");
-        fs::write(&file, "x").expect("write");
-        let c = Candidate {
-            path: file.to_str().expect("utf-8").to_string(),
+        let regular = |p: &Path| Candidate {
+            path: p.to_str().expect("utf-8").to_string(),
             kind: Kind::Regular,
         };
-        let want: [u8; 32] = Sha256::digest(b"x").into();
-        assert!(matches!(digest_without_blocking(c), Ok(Digested::File(d)) if d == want));
+        // An endless device in a file's place is noticed at its second buffer.
+        let zero = dir.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &zero).expect("symlink");
+        let got = digest_without_blocking(regular(&zero)).expect("no error");
+        assert!(matches!(got, Digested::Skipped(w) if w.starts_with("a character device")));
+        // A directory in a file's place is skipped, as hashFiles skips directories.
+        let got = digest_without_blocking(regular(dir.path())).expect("no error");
+        assert!(matches!(got, Digested::Directory));
+        // Files: one buffer, several buffers, none.
+        for size in [1, 4096 * 3 + 7, 0] {
+            let file = dir.path().join(format!("file-{size}"));
+            let content = vec![b'x'; size];
+            fs::write(&file, &content).expect("write");
+            let want: [u8; 32] = Sha256::digest(&content).into();
+            let got = digest_without_blocking(regular(&file));
+            assert!(
+                matches!(got, Ok(Digested::File(d)) if d == want),
+                "{size} bytes"
+            );
+        }
     }
 
     #[test]

@@ -72,12 +72,6 @@ impl Minimatch {
         Self { parts }
     }
 
-    /// `minimatch.match(path)` without `partial`.
-    pub(super) fn matches(&self, path: &str) -> bool {
-        let file: Vec<&str> = split_slashes(path).collect();
-        self.match_one(&file, false)
-    }
-
     /// `matchOne(file, set[0], partial)`.
     pub(super) fn match_one(&self, file: &[&str], partial: bool) -> bool {
         match_one(file, &self.parts, partial)
@@ -425,6 +419,24 @@ mod tests {
     fn parts_match_like_minimatch_3() {
         assert!(part_matches("*", ".hidden"));
         assert!(part_matches("*.js", ".js"));
+        assert!(part_matches("*.js", "a.js"));
+        assert!(part_matches("?.txt", "a.txt"));
+        assert!(!part_matches("?.txt", "ab.txt"));
+        assert!(part_matches("[ab]x", "bx"));
+        assert!(!part_matches("[!ab]x", "bx"));
+        assert!(part_matches("[^ab]x", "cx"));
+        assert!(part_matches("[a-c]", "b"));
+        assert!(part_matches("[a-]", "-"));
+        assert!(part_matches("[]]", "]"));
+        assert!(part_matches("a\\*b", "a*b"));
+        assert!(!part_matches("a\\*b", "axb"));
+        assert!(part_matches("[x", "[x"), "an unclosed class is literal");
+        assert!(part_matches("a[*]b", "a*b"));
+        assert!(
+            part_matches("*a\\b", "xab"),
+            "`\\b` is `b`: no literal `*ext` fast path"
+        );
+        assert!(!part_matches("*a\\b", "xa\\b"));
         assert!(
             part_matches("*\\.js", "a.js"),
             "no literal `*ext` fast path"
@@ -483,6 +495,7 @@ mod tests {
         assert!(mm_match("/a/**/b", "/a/b", false));
         assert!(mm_match("/a/**/b", "/a/x/y/b", false));
         assert!(!mm_match("/a/*/b", "/a/b", false));
+        assert!(mm_match("/**/b/**/c", "/b/c", false));
         assert!(
             mm_match("/a/*", "/a/b/", false),
             "a trailing empty part is fine"
