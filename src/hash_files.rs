@@ -46,8 +46,9 @@
 //! never ends. Here nothing but a regular file is ever read: FIFOs, sockets and devices (direct,
 //! or behind a symlink) are skipped and reported in [`HashResult::skipped`], except the null
 //! device, which is known to be empty without opening it and so counts as the runner counts it.
-//! Files are opened with `O_NONBLOCK` and checked with `fstat`, so a FIFO put in a file's place
-//! after the walk is skipped too instead of blocking. This changes no hash the runner can
+//! Files are opened with `O_NONBLOCK` and, when the reads do not look like a regular file's,
+//! checked with `fstat`, so a FIFO put in a file's place after the walk is skipped too instead
+//! of blocking. This changes no hash the runner can
 //! compute, apart from a device other than the null device that the runner manages to read to
 //! its end (a block device, say) within its time limit.
 //!
