@@ -3,29 +3,23 @@
 #
 # Usage: bench/hash-files.sh [PRESET]        (default: medium, ~20k files / ~200 MB)
 #   env TREE_DIR=...  reuse or create the tree there (default: target/bench-tree-PRESET)
-#   env RUNS=N        hyperfine runs per command and round (default: 5)
-#   env ROUNDS=N      rounds, alternating which command runs first (default: 3)
+#   env RUNS=N        timed runs per command (default: 15)
+#   env BASELINE=PATH also time this (older) wit-cache binary, for a before/after ratio; both
+#                     must print the same hash
+#   env OUT=FILE      append measure.py's JSON summary (unrounded medians) to FILE
 #
 # Builds the release binary, generates the tree with bench/gen-tree.py (seeded, so every run
-# measures the same bytes), warms the page cache, and times the two commands with hyperfine in
-# alternating rounds, so drift (thermal, noisy neighbours) hits both. Prints hyperfine's
-# tables, each round's ratio wit-cache / sha256sum (mean wall time) and their median; the
-# target is <= 0.6.
+# measures the same bytes) and times the commands with bench/measure.py: round-robin, one run
+# of each command per round in rotating order, the tree re-read into the page cache before
+# every timed run, so drift on a busy machine hits all commands alike and each ratio compares
+# runs seconds apart. Prints the median wall and CPU times and the median per-round ratios
+# wit-cache / sha256sum (target <= 0.6) and, with BASELINE, wit-cache / baseline.
 set -euo pipefail
 
 preset="${1:-medium}"
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 tree="${TREE_DIR:-$repo/target/bench-tree-$preset}"
-runs="${RUNS:-5}"
-rounds="${ROUNDS:-3}"
-
-if ! command -v hyperfine >/dev/null; then
-    echo "hash-files.sh: installing hyperfine" >&2
-    sudo_cmd=""
-    if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
-    $sudo_cmd apt-get update -qq
-    $sudo_cmd apt-get install -y -qq hyperfine
-fi
+runs="${RUNS:-15}"
 
 (cd "$repo" && cargo build --release --quiet)
 bin="$repo/target/release/wit-cache"
@@ -36,32 +30,22 @@ fi
 echo "tree: $tree ($(find "$tree" -type f | wc -l) files, $(du -sh --apparent-size "$tree" | cut -f1))" >&2
 echo "cpus: $(nproc)" >&2
 
-# Warm the page cache so both commands read from memory.
-find "$tree" -type f -print0 | xargs -0 cat >/dev/null
-
-results="$(mktemp -d)"
-trap 'rm -rf "$results"' EXIT
-cd "$tree"
 wit="'$bin' --workspace '$tree' hash-files '**'"
-sha="find . -type f -print0 | xargs -0 sha256sum >/dev/null"
-for round in $(seq 1 "$rounds"); do
-    if [ $((round % 2)) -eq 1 ]; then
-        order=(-n wit-cache "$wit" -n sha256sum "$sha")
-    else
-        order=(-n sha256sum "$sha" -n wit-cache "$wit")
+cmds=(--cmd wit-cache "$wit"
+      --cmd sha256sum "cd '$tree' && find . -type f -print0 | xargs -0 sha256sum >/dev/null")
+ratios=(--ratio wit-cache sha256sum)
+if [ -n "${BASELINE:-}" ]; then
+    base="'$BASELINE' --workspace '$tree' hash-files '**'"
+    new_hash="$(eval "$wit")"
+    old_hash="$(eval "$base")"
+    if [ "$new_hash" != "$old_hash" ]; then
+        echo "hash-files.sh: the baseline prints $old_hash, this build $new_hash" >&2
+        exit 1
     fi
-    hyperfine --warmup 1 --runs "$runs" --export-json "$results/$round.json" "${order[@]}"
-done
-
-python3 - "$results" <<'PY'
-import glob, json, statistics, sys
-ratios = []
-for path in sorted(glob.glob(sys.argv[1] + "/*.json")):
-    r = {x["command"]: x["mean"] for x in json.load(open(path))["results"]}
-    ratios.append(r["wit-cache"] / r["sha256sum"])
-    print(f"round {len(ratios)}: wit-cache {r['wit-cache']*1000:.0f} ms, "
-          f"sha256sum {r['sha256sum']*1000:.0f} ms, ratio {ratios[-1]:.2f}")
-m = statistics.median(ratios)
-print(f"median ratio wit-cache / sha256sum: {m:.2f} (target <= 0.60) "
-      f"{'OK' if m <= 0.6 else 'TOO SLOW'}")
-PY
+    cmds+=(--cmd baseline "$base")
+    ratios+=(--ratio wit-cache baseline)
+fi
+# This VM pages out page-cache pages idle for a minute: re-read the tree before every run.
+python3 "$repo/bench/measure.py" --group "hash-files '**'" --runs "$runs" \
+    --prepare "find '$tree' -type f -print0 | xargs -0 cat >/dev/null" "${cmds[@]}" "${ratios[@]}" \
+    ${OUT:+--out "$OUT"}

@@ -293,8 +293,10 @@ pub struct HashFilesArgs {
     #[arg(long)]
     pub follow_symbolic_links: bool,
 
-    /// Glob patterns as in hashFiles(): `**`, `*`, `?`, `[...]`, `!negation`, `#comment`;
-    /// newline-separated patterns in one argument are split
+    /// Glob patterns as in hashFiles(), matched as GitHub's runner matches them: `**`, `*`, `?`,
+    /// `[...]`, `!negation`, `#comment`; newline-separated patterns in one argument are split.
+    /// Nothing matched prints an empty hash and a warning; FIFOs, sockets and devices are
+    /// skipped with a warning
     #[arg(value_name = "PATTERN", required = true)]
     pub patterns: Vec<String>,
 }

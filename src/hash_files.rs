@@ -1,8 +1,12 @@
 //! GitHub's `hashFiles()`, byte for byte, with the file contents hashed in parallel.
 //!
-//! The reference is the runner's `src/Misc/expressionFunc/hashFiles/src/hashFiles.ts` on top of
-//! `@actions/glob` 0.7.0 (the version in the runner's package-lock) and its `minimatch` 10. That
-//! code, not a general idea of "glob", is the contract; `tests/hash-files-golden` runs it.
+//! The reference is what the runner executes: the committed bundle
+//! `src/Misc/layoutbin/hashFiles/index.js` of actions/runner (the same from v2.336.0 on), its
+//! `hashFiles.ts` compiled together with **@actions/glob 0.4.0** and **minimatch 3.1.2**. The
+//! runner's package.json names newer versions, but the bundle is not rebuilt when they change,
+//! and minimatch 3 matches differently from minimatch 10 (escapes, classes, UTF-16). That bundle,
+//! not a general idea of "glob", is the contract; `tests/hash-files-golden` installs exactly
+//! those versions from npm and runs the same logic on them.
 //!
 //! What it does, and what this module repeats:
 //!
@@ -13,20 +17,19 @@
 //!   pattern is put under the workspace. A trailing `/` makes the pattern match directories only.
 //!   Each pattern that does not end in `**` (or has a trailing `/`) gets an implicit twin with
 //!   `/**` appended, so matching a directory matches everything below it.
-//! * **Matching** is minimatch with `dot`, `nobrace`, `noext`, `nocomment`, `nonegate`: per path
-//!   segment, `*`, `?`, `[...]` (ranges, `!`/`^`, POSIX classes, escapes) and literal text; a
-//!   whole `**` segment is a globstar, which may match zero segments except at the end of the
-//!   pattern. An explicit pattern ending in `**` is tested against `path + "/"`, so `a/**` also
-//!   matches `a` (the implicit twins are not). Match kinds are bit sets (directory, file); the
-//!   patterns are applied in order, a negated one clearing the bits it matches, so the last
-//!   matching pattern wins. Minimatch's fast paths (`*.ext` is "ends with `.ext`" taken
-//!   literally, `???` compares UTF-16 lengths) are repeated because they change results.
+//! * **Matching** is minimatch 3.1.2 with `dot`, `nobrace`, `noext`, `nocomment`, `nonegate`
+//!   ([`minimatch`]): a whole `**` part is a globstar, other parts become JavaScript regexps
+//!   over UTF-16 code units ([`js_regex`]). An explicit pattern ending in `**` is tested against
+//!   `path + "/"`, so `a/**` also matches `a` (the implicit twins are not). Match kinds are bit
+//!   sets (directory, file); the patterns apply in order, a negated one clearing the bits it
+//!   matches, so the last matching pattern wins.
 //! * **The walk.** Search roots are the literal prefixes of the positive patterns, in pattern
 //!   order, a root below another root dropped. Each root is walked depth-first (an explicit stack,
 //!   children pushed in reverse), entering every directory that matches or may contain a match.
 //!   Children come from Node's `fs.readdir`, which on Unix is libuv's `scandir` sorted with
-//!   `strcmp`: names are byte-sorted per directory (checked on ext4: not inode or hash order).
-//!   So `a/b/x` comes before `a/b-c`, and the order is not a global sort of full paths.
+//!   `strcmp`: names are byte-sorted per directory, then decoded as UTF-8, an invalid sequence
+//!   becoming U+FFFD. Node then uses that decoded name, which names no file: such an entry
+//!   fails the walk (or, following links, is left out as if it were a broken link), here too.
 //! * **Symlinks.** hashFiles passes `followSymbolicLinks: false` unless `--follow-symbolic-links`.
 //!   Without it, entries are `lstat`ed: a symlink is yielded like a file, then `stat`ed: a link
 //!   to a directory is skipped, a link to a file hashes the target, a broken link is an error.
@@ -37,6 +40,18 @@
 //!   The result is SHA-256 over the concatenated raw 32-byte SHA-256 digests of the contents,
 //!   lowercase hex, in walk order; nothing matched gives `""`, not the hash of nothing.
 //!
+//! **Files that are not files.** The runner opens whatever matched: a FIFO blocks it until its
+//! 120-second limit fails the step, a socket fails it at once (`ENXIO`), and a device is read
+//! like a file, so a link to `/dev/null` hashes as empty content while `/dev/zero` or a terminal
+//! never ends. Here nothing but a regular file is ever read: FIFOs, sockets and devices (direct,
+//! or behind a symlink) are skipped and reported in [`HashResult::skipped`], except the null
+//! device, which is known to be empty without opening it and so counts as the runner counts it.
+//! Files are opened with `O_NONBLOCK` and, when the reads do not look like a regular file's,
+//! checked with `fstat`, so a FIFO put in a file's place after the walk is skipped too instead
+//! of blocking. This changes no hash the runner can
+//! compute, apart from a device other than the null device that the runner manages to read to
+//! its end (a block device, say) within its time limit.
+//!
 //! Invariants: the walk is sequential and ordered; only the hashing of the collected list runs in
 //! parallel and its results are combined in list order, so threads never change the hash. The
 //! first error in walk order is the one reported, as the runner stops at it.
@@ -44,24 +59,24 @@
 //! Known, deliberate differences (none change a hash that GitHub computes successfully on Linux):
 //! subtrees outside the workspace are not walked (GitHub walks them and ignores their files, but
 //! could fail on an unreadable directory there); a directory cycle is detected by device and
-//! inode instead of `realpath`; `?` and classes match one Unicode scalar where JavaScript without
-//! the `u` flag matches one UTF-16 unit (differs only for characters outside the BMP); names that
-//! are not UTF-8 are matched as raw bytes (Node cannot even open them).
+//! inode instead of `realpath`.
+
+mod js_regex;
+mod minimatch;
 
 use std::collections::HashSet;
-use std::ffi::OsStr;
-use std::fs::{self, File};
+use std::fs::{self, File, Metadata};
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::path::Path;
 
 use anyhow::Context;
 use rayon::prelude::*;
-use regex::bytes::Regex;
 use sha2::{Digest, Sha256};
 
 use crate::error::UsageError;
+use minimatch::Minimatch;
 
 /// Options of `hash-files`.
 pub struct HashOptions {
@@ -75,6 +90,28 @@ pub struct HashResult {
     pub hash: String,
     /// How many files were hashed.
     pub files: usize,
+    /// Matched entries that were not read (FIFOs, sockets, devices), in walk order.
+    pub skipped: Vec<Skipped>,
+}
+
+/// A matched entry that is not a file to read.
+pub struct Skipped {
+    /// The path as the walk built it.
+    pub path: String,
+    /// What it is, and why it was not read ("a FIFO, not a file (…)").
+    pub what: &'static str,
+}
+
+/// Makes text from the workspace (file names) safe to print on one log line, as every printed
+/// string is ([`crate::output::escape_bytes`]): a file name cannot end a line, fake another
+/// one, or recolour the terminal.
+pub fn escape_for_log(text: &[u8]) -> String {
+    crate::output::escape_bytes(text)
+}
+
+/// [`escape_for_log`] for a string.
+fn esc(text: &str) -> String {
+    escape_for_log(text.as_bytes())
 }
 
 /// Computes GitHub's `hashFiles(patterns…)` for `workspace` (see the module docs).
@@ -86,22 +123,40 @@ pub fn hash_files(
     options: &HashOptions,
 ) -> anyhow::Result<HashResult> {
     // `process.cwd()` is the physical path: resolve symlinks in the workspace the same way.
-    let workspace = fs::canonicalize(workspace)
-        .with_context(|| format!("cannot resolve the workspace {}", workspace.display()))?;
+    let workspace = fs::canonicalize(workspace).with_context(|| {
+        format!(
+            "cannot resolve the workspace {}",
+            escape_for_log(workspace.as_os_str().as_bytes())
+        )
+    })?;
+    let workspace = workspace.to_str().ok_or_else(|| {
+        UsageError::new(format!(
+            "the workspace path {} is not UTF-8, which hashFiles() patterns cannot express",
+            escape_for_log(workspace.as_os_str().as_bytes())
+        ))
+    })?;
     let home = crate::config::home();
-    let glob = Glob::parse(patterns, &workspace, home.as_deref())?;
-    let candidates = Walker::new(&glob, &workspace, options.follow_symbolic_links).run()?;
+    let glob = Glob::parse(patterns, workspace, home.as_deref())?;
+    let candidates = Walker::new(&glob, workspace, options.follow_symbolic_links).run()?;
 
-    let digests: Vec<anyhow::Result<Option<[u8; 32]>>> = candidates
+    let digests: Vec<anyhow::Result<Digested>> = candidates
         .par_iter()
-        .map_init(|| vec![0u8; 256 * 1024], |buf, c| digest_file(c, buf))
+        .map_init(|| vec![0u8; 256 * 1024], |buf, c| digest(c, buf))
         .collect();
     let mut total = Sha256::new();
     let mut files = 0;
-    for digest in digests {
-        if let Some(d) = digest? {
-            total.update(d);
-            files += 1;
+    let mut skipped = Vec::new();
+    for (candidate, digest) in candidates.iter().zip(digests) {
+        match digest? {
+            Digested::File(d) => {
+                total.update(d);
+                files += 1;
+            }
+            Digested::Directory => {}
+            Digested::Skipped(what) => skipped.push(Skipped {
+                path: candidate.path.clone(),
+                what,
+            }),
         }
     }
     let hash = if files == 0 {
@@ -109,48 +164,206 @@ pub fn hash_files(
     } else {
         crate::keys::hex(&total.finalize())
     };
-    Ok(HashResult { hash, files })
+    Ok(HashResult {
+        hash,
+        files,
+        skipped,
+    })
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hashing one matched entry
 
 /// A path the walk yielded as a file (by `lstat` or, when following links, by `stat`).
 #[derive(Debug)]
 struct Candidate {
-    path: PathBuf,
-    /// Yielded as a symlink without following: its target may be a directory (skipped) or
-    /// missing (an error), which only opening it tells.
-    is_link: bool,
+    path: String,
+    kind: Kind,
 }
 
-/// SHA-256 of one candidate's contents; `None` for a symlink to a directory (hashFiles skips it).
-fn digest_file(c: &Candidate, buf: &mut [u8]) -> anyhow::Result<Option<[u8; 32]>> {
-    let mut file = match File::open(&c.path) {
+/// What the walk saw of a candidate.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Regular,
+    /// A symlink, not followed: its target may be a directory (skipped), missing (an error), a
+    /// file or something else, which only a `stat` tells.
+    Link,
+    /// A FIFO, socket or device, with what `stat` said of it.
+    Special(Special),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Special {
+    Fifo,
+    Socket,
+    NullDevice,
+    CharDevice,
+    BlockDevice,
+}
+
+impl Special {
+    /// The kind of a non-directory, non-regular, non-symlink entry.
+    fn of(meta: &Metadata) -> Self {
+        let t = meta.file_type();
+        if t.is_fifo() {
+            Self::Fifo
+        } else if t.is_socket() {
+            Self::Socket
+        } else if t.is_char_device() && is_null_device(meta.rdev()) {
+            Self::NullDevice
+        } else if t.is_char_device() {
+            Self::CharDevice
+        } else {
+            Self::BlockDevice
+        }
+    }
+
+    /// What it is, and why it is not read, for the warning.
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Fifo => "a FIFO, not a file (GitHub's runner would wait on it until its time limit fails the step)",
+            Self::Socket => "a socket, not a file (GitHub's runner fails on it)",
+            Self::NullDevice | Self::CharDevice => "a character device, not a file (its contents may never end)",
+            Self::BlockDevice => "a block device, not a file",
+        }
+    }
+}
+
+/// Linux's null device is character device 1:3 (glibc's `dev_t` encoding of major and minor).
+fn is_null_device(rdev: u64) -> bool {
+    let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
+    let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
+    major == 1 && minor == 3
+}
+
+/// What hashing a candidate gave.
+enum Digested {
+    File([u8; 32]),
+    /// A symlink to a directory, or a directory put in a file's place: hashFiles skips it.
+    Directory,
+    /// Not read; the reason for the warning.
+    Skipped(&'static str),
+}
+
+/// SHA-256 of the empty content, what the runner gets from reading the null device.
+fn empty_digest() -> [u8; 32] {
+    Sha256::digest([]).into()
+}
+
+fn digest(c: &Candidate, buf: &mut [u8]) -> anyhow::Result<Digested> {
+    let path = Path::new(&c.path);
+    let special = match c.kind {
+        Kind::Regular => None,
+        Kind::Special(s) => Some(s),
+        Kind::Link => {
+            // hashFiles `stat`s what the walk yielded: that follows the link.
+            let meta = match fs::metadata(path) {
+                Ok(m) => m,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => anyhow::bail!(
+                    "{}: broken symbolic link matched (its target does not exist); GitHub's hashFiles() fails on it too",
+                    esc(&c.path)
+                ),
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot stat {}", esc(&c.path)))
+                }
+            };
+            if meta.is_dir() {
+                return Ok(Digested::Directory);
+            }
+            (!meta.is_file()).then(|| Special::of(&meta))
+        }
+    };
+    match special {
+        None => hash_regular(c, buf),
+        Some(Special::NullDevice) => Ok(Digested::File(empty_digest())),
+        Some(s) => Ok(Digested::Skipped(s.describe())),
+    }
+}
+
+/// Reads a file the walk saw as regular (or a link to one). `O_NONBLOCK` makes opening a FIFO
+/// that replaced it return at once, and reading it never waits; `fstat` then tells what was
+/// really opened.
+fn hash_regular(c: &Candidate, buf: &mut [u8]) -> anyhow::Result<Digested> {
+    let opened = File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(&c.path);
+    let mut file = match opened {
         Ok(f) => f,
-        Err(e) if c.is_link && e.kind() == io::ErrorKind::NotFound => {
+        // A socket cannot be opened: one swapped in after the walk is skipped like the others.
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+            if let Ok(meta) = fs::metadata(&c.path) {
+                if meta.file_type().is_socket() {
+                    return Ok(Digested::Skipped(Special::Socket.describe()));
+                }
+            }
+            return Err(e).with_context(|| format!("cannot open {}", esc(&c.path)));
+        }
+        Err(e) if matches!(c.kind, Kind::Link) && e.kind() == io::ErrorKind::NotFound => {
             anyhow::bail!(
                 "{}: broken symbolic link matched (its target does not exist); GitHub's hashFiles() fails on it too",
-                c.path.display()
+                esc(&c.path)
             )
         }
-        Err(e) => return Err(e).with_context(|| format!("cannot open {}", c.path.display())),
+        Err(e) => return Err(e).with_context(|| format!("cannot open {}", esc(&c.path))),
     };
-    if c.is_link {
+    // What was really opened, when it is not a regular file (one `fstat`).
+    let not_regular = |file: &File| -> anyhow::Result<Option<Digested>> {
         let meta = file
             .metadata()
-            .with_context(|| format!("cannot stat {}", c.path.display()))?;
-        if meta.is_dir() {
-            return Ok(None);
-        }
-    }
+            .with_context(|| format!("cannot stat {}", esc(&c.path)))?;
+        Ok(if meta.is_dir() {
+            Some(Digested::Directory)
+        } else if meta.is_file() {
+            None
+        } else {
+            Some(match Special::of(&meta) {
+                Special::NullDevice => Digested::File(empty_digest()),
+                s => Digested::Skipped(s.describe()),
+            })
+        })
+    };
+    // The walk already saw a regular file, so the `fstat` is put off until the reads look
+    // like something else: nothing at all (an empty file, or a FIFO without a writer), an
+    // error (`EAGAIN` from a FIFO, `EISDIR`), or more than one buffer (an endless device). A
+    // file read whole in one buffer, which is most of them, costs no extra system call. The
+    // one thing this lets through is a FIFO swapped in whose writer wrote less than a buffer
+    // and closed it: the runner would read those same bytes.
     let mut hasher = Sha256::new();
+    let mut reads = 0;
+    let mut checked = false;
     loop {
         match file.read(buf) {
-            Ok(0) => break,
-            Ok(n) => hasher.update(&buf[..n]),
+            Ok(0) => {
+                if reads == 0 {
+                    if let Some(d) = not_regular(&file)? {
+                        return Ok(d);
+                    }
+                }
+                break;
+            }
+            Ok(n) => {
+                reads += 1;
+                if reads == 2 && !checked {
+                    checked = true;
+                    if let Some(d) = not_regular(&file)? {
+                        return Ok(d);
+                    }
+                }
+                hasher.update(&buf[..n]);
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", c.path.display())),
+            Err(e) => {
+                if !checked {
+                    if let Some(d) = not_regular(&file)? {
+                        return Ok(d);
+                    }
+                }
+                return Err(e).with_context(|| format!("cannot read {}", esc(&c.path)));
+            }
         }
     }
-    Ok(Some(hasher.finalize().into()))
+    Ok(Digested::File(hasher.finalize().into()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -168,7 +381,7 @@ const MATCH_ALL: u8 = MATCH_DIR | MATCH_FILE;
 struct Glob {
     patterns: Vec<Pattern>,
     /// Where the walk starts, in order, none below another.
-    search_paths: Vec<PathBuf>,
+    search_paths: Vec<String>,
 }
 
 // The flags mirror @actions/glob's `Pattern` fields one to one, which keeps the port checkable.
@@ -182,20 +395,13 @@ struct Pattern {
     ends_with_globstar: bool,
     /// The `/**` twin added for implicit descendants.
     implicit: bool,
-    search_path: PathBuf,
-    /// The minimatch parts: `""` for the root, then one matcher per segment.
-    parts: Vec<Part>,
+    search_path: String,
+    minimatch: Minimatch,
 }
 
 impl Glob {
     /// Splits the arguments into lines and parses each one, as `DefaultGlobber.create` does.
-    fn parse(args: &[String], workspace: &Path, home: Option<&Path>) -> anyhow::Result<Self> {
-        let cwd = workspace.to_str().ok_or_else(|| {
-            UsageError::new(format!(
-                "the workspace path {} is not UTF-8, which hashFiles() patterns cannot express",
-                workspace.display()
-            ))
-        })?;
+    fn parse(args: &[String], cwd: &str, home: Option<&Path>) -> anyhow::Result<Self> {
         let joined = args.join("\n");
         let mut patterns = Vec::new();
         for line in joined.split('\n').map(js_trim) {
@@ -205,14 +411,18 @@ impl Glob {
             let (negate, text) = parse_negation(line);
             let fixed = fixup_pattern(line, text, cwd, home)?;
             let pattern = Pattern::new(negate, &fixed, false);
-            // The implicit twin (DefaultGlobber.globGenerator): segments + `**`.
-            let twin = (pattern.trailing_separator || !pattern.ends_with_globstar).then(|| {
-                let base = safe_trim_trailing_separator(&fixed);
-                let sep = if base.ends_with('/') { "" } else { "/" };
-                Pattern::new(negate, &format!("{base}{sep}**"), true)
-            });
-            patterns.push(pattern);
-            patterns.extend(twin);
+            // The implicit twin (DefaultGlobber.globGenerator): segments + `**`, rebuilt as a
+            // path, trimmed and fixed up again (the segments overload of the constructor). That
+            // second check fails `[.]`, whose literal `.` is no longer the first segment.
+            if pattern.trailing_separator || !pattern.ends_with_globstar {
+                let mut segments = path_segments(&fixed);
+                segments.push("**".to_string());
+                let twin = fixup_pattern(line, js_trim(&join_segments(&segments)), cwd, home)?;
+                patterns.push(pattern);
+                patterns.push(Pattern::new(negate, &twin, true));
+            } else {
+                patterns.push(pattern);
+            }
         }
         let search_paths = search_paths(&patterns);
         Ok(Self {
@@ -222,20 +432,29 @@ impl Glob {
     }
 
     /// `patternHelper.match`: apply the patterns in order, negations clearing bits.
-    fn match_kind(&self, path: &[u8]) -> u8 {
+    fn match_kind(&self, path: &str) -> u8 {
+        // Split once for all patterns: `path` as it is, and `path + "/"`, which only adds a
+        // last empty part.
+        let mut parts: Vec<&str> = minimatch::split_slashes(path).collect();
+        let plain = parts.len();
+        if !path.ends_with('/') {
+            parts.push("");
+        }
         let mut result = 0;
         for p in &self.patterns {
+            let with_slash = p.ends_with_globstar && !p.implicit;
+            let kind = p.match_kind(if with_slash { &parts } else { &parts[..plain] });
             if p.negate {
-                result &= !p.match_kind(path);
+                result &= !kind;
             } else {
-                result |= p.match_kind(path);
+                result |= kind;
             }
         }
         result
     }
 
     /// `patternHelper.partialMatch`: could something below `path` match a positive pattern?
-    fn partial_match(&self, path: &[u8]) -> bool {
+    fn partial_match(&self, path: &str) -> bool {
         self.patterns
             .iter()
             .any(|p| !p.negate && p.partial_match(path))
@@ -262,7 +481,8 @@ fn fixup_pattern(
 ) -> anyhow::Result<String> {
     if pattern.is_empty() {
         return Err(UsageError::new(format!(
-            "invalid pattern '{line}': nothing left after '!' (GitHub's hashFiles() rejects an empty pattern)"
+            "invalid pattern '{}': nothing left after '!' (GitHub's hashFiles() rejects an empty pattern)",
+            esc(line)
         ))
         .into());
     }
@@ -270,7 +490,8 @@ fn fixup_pattern(
     for (i, seg) in literal_segments.enumerate() {
         if (seg == "." && i > 0) || seg == ".." {
             return Err(UsageError::new(format!(
-                "invalid pattern '{line}': a '.' or '..' segment is not allowed (only a leading './'), as in GitHub's hashFiles()"
+                "invalid pattern '{}': a '.' or '..' segment is not allowed (only a leading './'), as in GitHub's hashFiles()",
+                esc(line)
             ))
             .into());
         }
@@ -281,7 +502,8 @@ fn fixup_pattern(
     } else if pattern == "~" || pattern.starts_with("~/") {
         let home = home.ok_or_else(|| {
             UsageError::new(format!(
-                "invalid pattern '{line}': cannot expand '~', HOME is not set"
+                "invalid pattern '{}': cannot expand '~', HOME is not set",
+                esc(line)
             ))
         })?;
         let home = home
@@ -289,9 +511,10 @@ fn fixup_pattern(
             .filter(|h| h.starts_with('/'))
             .ok_or_else(|| {
                 UsageError::new(format!(
-                "invalid pattern '{line}': HOME ({}) must be an absolute UTF-8 path to expand '~'",
-                home.display()
-            ))
+                    "invalid pattern '{}': HOME ({}) must be an absolute UTF-8 path to expand '~'",
+                    esc(line),
+                    escape_for_log(home.as_os_str().as_bytes())
+                ))
             })?;
         format!("{}{}", glob_escape(home), &pattern[1..])
     } else if pattern.starts_with('/') {
@@ -309,7 +532,6 @@ impl Pattern {
     fn new(negate: bool, fixed: &str, implicit: bool) -> Self {
         let segments = path_segments(fixed);
         let trailing_separator = fixed.ends_with('/');
-        let trimmed = safe_trim_trailing_separator(fixed);
         let mut search = Vec::new();
         for seg in &segments {
             let lit = get_literal(seg);
@@ -318,424 +540,64 @@ impl Pattern {
             }
             search.push(lit);
         }
-        let search_path = join_segments(&search);
         let ends_with_globstar = segments.last().is_some_and(|s| s == "**");
-        let mut parts: Vec<Part> = Vec::new();
-        for raw in trimmed.split('/') {
-            let part = Part::parse(raw);
-            // minimatch levelOneOptimize: adjacent `**` collapse.
-            if matches!(part, Part::Globstar) && matches!(parts.last(), Some(Part::Globstar)) {
-                continue;
-            }
-            parts.push(part);
-        }
         Self {
             negate,
             trailing_separator,
             ends_with_globstar,
             implicit,
-            search_path: PathBuf::from(search_path),
-            parts,
+            search_path: join_segments(&search),
+            minimatch: Minimatch::new(&safe_trim_trailing_separator(fixed)),
         }
     }
 
-    /// `Pattern.match`.
-    fn match_kind(&self, path: &[u8]) -> u8 {
-        let mut file: Vec<&[u8]> = split_path(path);
-        if self.ends_with_globstar && !self.implicit && !path.ends_with(b"/") {
-            file.push(b"");
-        }
-        if full_match(&self.parts, &file) {
-            if self.trailing_separator {
-                MATCH_DIR
-            } else {
-                MATCH_ALL
-            }
-        } else {
-            0
+    /// `Pattern.match`, on the path split into parts: with a last empty part (`path + "/"`)
+    /// for an explicit pattern ending in `**`, without for the others.
+    fn match_kind(&self, parts: &[&str]) -> u8 {
+        match (
+            self.minimatch.match_one(parts, false),
+            self.trailing_separator,
+        ) {
+            (false, _) => 0,
+            (true, true) => MATCH_DIR,
+            (true, false) => MATCH_ALL,
         }
     }
 
-    /// `Pattern.partialMatch` (minimatch `matchOne(…, partial = true)`).
-    fn partial_match(&self, path: &[u8]) -> bool {
-        if path == b"/" {
+    /// `Pattern.partialMatch`.
+    fn partial_match(&self, path: &str) -> bool {
+        if path == "/" {
             // The root regexp of an absolute pattern is `/`.
             return true;
         }
-        let file = split_path(path);
-        for (i, f) in file.iter().enumerate() {
-            match self.parts.get(i) {
-                None => return false,
-                Some(Part::Globstar) => return true,
-                Some(p) => {
-                    if !p.matches(f) {
-                        return false;
-                    }
-                }
-            }
-        }
-        true
+        let file: Vec<&str> = minimatch::split_slashes(path).collect();
+        self.minimatch.match_one(&file, true)
     }
-}
-
-/// minimatch `matchOne` without `partial`: a globstar matches zero or more segments, but at
-/// least one when it ends the pattern.
-fn full_match(parts: &[Part], file: &[&[u8]]) -> bool {
-    // next[j]: parts[i + 1..] matches file[j..]; rolled from the last part to the first.
-    let n = file.len();
-    let mut next: Vec<bool> = (0..=n).map(|j| j == n).collect();
-    let mut cur = vec![false; n + 1];
-    for (i, part) in parts.iter().enumerate().rev() {
-        match part {
-            Part::Globstar if i + 1 == parts.len() => {
-                for (j, c) in cur.iter_mut().enumerate() {
-                    *c = j < n;
-                }
-            }
-            Part::Globstar => {
-                cur[n] = next[n];
-                for j in (0..n).rev() {
-                    cur[j] = next[j] || cur[j + 1];
-                }
-            }
-            _ => {
-                cur[n] = false;
-                for j in 0..n {
-                    cur[j] = next[j + 1] && part.matches(file[j]);
-                }
-            }
-        }
-        std::mem::swap(&mut cur, &mut next);
-    }
-    next[0]
 }
 
 /// `getSearchPaths`: positive patterns' search paths in order, minus duplicates and paths below
 /// another candidate.
-fn search_paths(patterns: &[Pattern]) -> Vec<PathBuf> {
+fn search_paths(patterns: &[Pattern]) -> Vec<String> {
     let positive: Vec<&Pattern> = patterns.iter().filter(|p| !p.negate).collect();
-    let candidates: HashSet<&Path> = positive.iter().map(|p| p.search_path.as_path()).collect();
-    let mut included: HashSet<&Path> = HashSet::new();
+    let candidates: HashSet<&str> = positive.iter().map(|p| p.search_path.as_str()).collect();
+    let mut included: HashSet<&str> = HashSet::new();
     let mut result = Vec::new();
     for p in positive {
-        let key = p.search_path.as_path();
+        let key = p.search_path.as_str();
         if included.contains(key) {
             continue;
         }
-        let has_ancestor = key.ancestors().skip(1).any(|a| candidates.contains(a));
+        let has_ancestor = Path::new(key)
+            .ancestors()
+            .skip(1)
+            .filter_map(Path::to_str)
+            .any(|a| candidates.contains(a));
         if !has_ancestor {
-            result.push(key.to_path_buf());
+            result.push(key.to_string());
             included.insert(key);
         }
     }
     result
-}
-
-/// One minimatch path part.
-#[derive(Debug)]
-enum Part {
-    Globstar,
-    /// No magic: compared as a string (after unescaping).
-    Literal(Vec<u8>),
-    /// Minimatch's fast tests, which take precedence over the regexp.
-    Fast(FastTest),
-    Regex(Regex),
-    /// A character class that can match nothing poisons the part (`$.`).
-    Never,
-}
-
-#[derive(Debug)]
-enum FastTest {
-    /// `*`: any non-empty name.
-    Star,
-    /// `*ext` (no `+@!?*[(` in `ext`): ends with `ext`, backslashes and all.
-    StarExt(Vec<u8>),
-    /// `??…ext`: same UTF-16 length as the whole part, and ends with `ext`.
-    Qmarks { utf16_len: usize, ext: Vec<u8> },
-    /// `*.*`: contains a dot.
-    StarDotStar,
-    /// `.*`: starts with a dot.
-    DotStar,
-}
-
-impl Part {
-    fn parse(raw: &str) -> Self {
-        if raw == "**" {
-            return Part::Globstar;
-        }
-        let compiled = compile_segment(raw);
-        match compiled {
-            Compiled::Literal(s) => Part::Literal(s.into_bytes()),
-            Compiled::Never => Part::Never,
-            Compiled::Regex(re) => {
-                if let Some(fast) = fast_test(raw) {
-                    Part::Fast(fast)
-                } else {
-                    let re = Regex::new(&format!("^(?s:{re})$"))
-                        .expect("segment regexes are built from escaped pieces");
-                    Part::Regex(re)
-                }
-            }
-        }
-    }
-
-    fn matches(&self, name: &[u8]) -> bool {
-        let not_dots = name != b"." && name != b"..";
-        match self {
-            // Only reached by the trailing `""` of `path + "/"`, which a globstar swallows.
-            Part::Globstar => true,
-            Part::Literal(s) => s == name,
-            Part::Never => false,
-            Part::Regex(re) => re.is_match(name),
-            Part::Fast(FastTest::Star) => !name.is_empty() && not_dots,
-            Part::Fast(FastTest::StarExt(ext)) => name.ends_with(ext),
-            Part::Fast(FastTest::Qmarks { utf16_len, ext }) => {
-                utf16_len_of(name) == *utf16_len && not_dots && name.ends_with(ext)
-            }
-            Part::Fast(FastTest::StarDotStar) => not_dots && name.contains(&b'.'),
-            Part::Fast(FastTest::DotStar) => not_dots && name.starts_with(b"."),
-        }
-    }
-}
-
-fn utf16_len_of(name: &[u8]) -> usize {
-    String::from_utf8_lossy(name).encode_utf16().count()
-}
-
-/// Minimatch's `parse` fast paths (checked in this order on the raw part).
-fn fast_test(raw: &str) -> Option<FastTest> {
-    let no_ext_magic = |s: &str| !s.contains(['+', '@', '!', '?', '*', '[', '(']);
-    let stars = raw.len() - raw.trim_start_matches('*').len();
-    let rest = &raw[stars..];
-    if stars > 0 && rest.is_empty() {
-        return Some(FastTest::Star);
-    }
-    if stars > 0 && no_ext_magic(rest) {
-        return Some(FastTest::StarExt(rest.as_bytes().to_vec()));
-    }
-    let qmarks = raw.len() - raw.trim_start_matches('?').len();
-    if qmarks > 0 && no_ext_magic(&raw[qmarks..]) {
-        return Some(FastTest::Qmarks {
-            utf16_len: raw.encode_utf16().count(),
-            ext: raw.as_bytes()[qmarks..].to_vec(),
-        });
-    }
-    if stars > 0 {
-        if let Some(after) = rest.strip_prefix('.') {
-            if !after.is_empty() && after.bytes().all(|b| b == b'*') {
-                return Some(FastTest::StarDotStar);
-            }
-        }
-    }
-    if let Some(after) = raw.strip_prefix('.') {
-        if !after.is_empty() && after.bytes().all(|b| b == b'*') {
-            return Some(FastTest::DotStar);
-        }
-    }
-    None
-}
-
-enum Compiled {
-    Literal(String),
-    Regex(String),
-    Never,
-}
-
-/// minimatch's `AST.#parseGlob` for a part without extglobs: a regexp if the part has magic,
-/// else its unescaped text.
-fn compile_segment(glob: &str) -> Compiled {
-    let chars: Vec<char> = glob.chars().collect();
-    let mut re = String::new();
-    let mut literal = String::new();
-    let mut magic = false;
-    let mut in_star = false;
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '*' {
-            if !in_star {
-                re.push_str("[^/]*");
-            }
-            in_star = true;
-            magic = true;
-            i += 1;
-            continue;
-        }
-        in_star = false;
-        if c == '\\' {
-            if i + 1 == chars.len() {
-                push_literal(&mut re, &mut literal, '\\');
-                i += 1;
-            } else {
-                push_literal(&mut re, &mut literal, chars[i + 1]);
-                i += 2;
-            }
-            continue;
-        }
-        if c == '[' {
-            match parse_class(&chars, i) {
-                Class::Invalid => {}
-                Class::Never => return Compiled::Never,
-                Class::Single(ch, consumed) => {
-                    push_literal(&mut re, &mut literal, ch);
-                    i += consumed;
-                    continue;
-                }
-                Class::Set(src, consumed) => {
-                    re.push_str(&src);
-                    magic = true;
-                    i += consumed;
-                    continue;
-                }
-            }
-        }
-        if c == '?' {
-            re.push_str("[^/]");
-            magic = true;
-            i += 1;
-            continue;
-        }
-        push_literal(&mut re, &mut literal, c);
-        i += 1;
-    }
-    if magic {
-        Compiled::Regex(re)
-    } else {
-        Compiled::Literal(literal)
-    }
-}
-
-fn push_literal(re: &mut String, literal: &mut String, c: char) {
-    re.push_str(&regex::escape(c.encode_utf8(&mut [0; 4])));
-    literal.push(c);
-}
-
-enum Class {
-    /// Not a closed class: the `[` is a literal.
-    Invalid,
-    /// Matches nothing, and poisons the whole part.
-    Never,
-    /// One positive literal character (`[_]` is an escape, not magic).
-    Single(char, usize),
-    /// A regexp class and the number of chars consumed.
-    Set(String, usize),
-}
-
-/// minimatch `parseClass`, emitting a Rust regexp.
-fn parse_class(glob: &[char], pos: usize) -> Class {
-    // (class text, negated) as in minimatch's table; Rust has the same Unicode properties.
-    const POSIX: &[(&str, &str, bool)] = &[
-        ("[:alnum:]", r"\p{L}\p{Nl}\p{Nd}", false),
-        ("[:alpha:]", r"\p{L}\p{Nl}", false),
-        ("[:ascii:]", r"\x00-\x7f", false),
-        ("[:blank:]", r"\p{Zs}\t", false),
-        ("[:cntrl:]", r"\p{Cc}", false),
-        ("[:digit:]", r"\p{Nd}", false),
-        ("[:graph:]", r"\p{Z}\p{C}", true),
-        ("[:lower:]", r"\p{Ll}", false),
-        ("[:print:]", r"\p{C}", false),
-        ("[:punct:]", r"\p{P}", false),
-        ("[:space:]", r"\p{Z}\t\r\n\x0B\x0C", false),
-        ("[:upper:]", r"\p{Lu}", false),
-        ("[:word:]", r"\p{L}\p{Nl}\p{Nd}\p{Pc}", false),
-        ("[:xdigit:]", r"A-Fa-f0-9", false),
-    ];
-    let esc = |c: char| regex::escape(c.encode_utf8(&mut [0; 4]));
-    let starts_with = |at: usize, s: &str| {
-        let s: Vec<char> = s.chars().collect();
-        glob.len() >= at + s.len() && glob[at..at + s.len()] == s[..]
-    };
-    // Each entry is one minimatch `ranges` item; `single` remembers a lone literal char.
-    let mut ranges: Vec<String> = Vec::new();
-    let mut single: Option<char> = None;
-    let mut negs: Vec<&str> = Vec::new();
-    let mut i = pos + 1;
-    let mut saw_start = false;
-    let mut escaping = false;
-    let mut negate = false;
-    let mut end_pos = None;
-    let mut range_start: Option<char> = None;
-    'outer: while i < glob.len() {
-        let c = glob[i];
-        if (c == '!' || c == '^') && i == pos + 1 {
-            negate = true;
-            i += 1;
-            continue;
-        }
-        if c == ']' && saw_start && !escaping {
-            end_pos = Some(i + 1);
-            break;
-        }
-        saw_start = true;
-        if c == '\\' && !escaping {
-            escaping = true;
-            i += 1;
-            continue;
-        }
-        if c == '[' && !escaping {
-            for (name, src, neg) in POSIX {
-                if starts_with(i, name) {
-                    if range_start.is_some() {
-                        return Class::Never;
-                    }
-                    i += name.chars().count();
-                    if *neg {
-                        negs.push(src);
-                    } else {
-                        ranges.push((*src).to_string());
-                    }
-                    continue 'outer;
-                }
-            }
-        }
-        escaping = false;
-        if let Some(start) = range_start.take() {
-            if c > start {
-                ranges.push(format!("{}-{}", esc(start), esc(c)));
-            } else if c == start {
-                ranges.push(esc(c));
-                if ranges.len() == 1 {
-                    single = Some(c);
-                }
-            }
-            i += 1;
-            continue;
-        }
-        if starts_with(i + 1, "-]") {
-            ranges.push(format!("{}{}", esc(c), esc('-')));
-            i += 2;
-            continue;
-        }
-        if starts_with(i + 1, "-") {
-            range_start = Some(c);
-            i += 2;
-            continue;
-        }
-        ranges.push(esc(c));
-        if ranges.len() == 1 {
-            single = Some(c);
-        }
-        i += 1;
-    }
-    let Some(end_pos) = end_pos else {
-        return Class::Invalid;
-    };
-    if ranges.is_empty() && negs.is_empty() {
-        return Class::Never;
-    }
-    if negs.is_empty() && ranges.len() == 1 && !negate {
-        if let Some(c) = single {
-            return Class::Single(c, end_pos - pos);
-        }
-    }
-    let sranges = format!("[{}{}]", if negate { "^" } else { "" }, ranges.concat());
-    let snegs = format!("[{}{}]", if negate { "" } else { "^" }, negs.concat());
-    let src = match (ranges.is_empty(), negs.is_empty()) {
-        (false, false) => format!("(?:{sranges}|{snegs})"),
-        (false, true) => sranges,
-        _ => snegs,
-    };
-    Class::Set(src, end_pos - pos)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -805,31 +667,33 @@ fn join_segments(segments: &[String]) -> String {
     out
 }
 
-/// `Pattern.getLiteral`: the unescaped text of a part, or `""` if it has a glob.
+/// `Pattern.getLiteral`: the unescaped text of a part, or `""` if it has a glob. JavaScript
+/// indexes strings by UTF-16 code unit, so `[😀]` (two units in the brackets) is a glob.
 fn get_literal(segment: impl AsRef<str>) -> String {
-    let s: Vec<char> = segment.as_ref().chars().collect();
-    let mut literal = String::new();
+    let s: Vec<u16> = segment.as_ref().encode_utf16().collect();
+    let is = |u: u16, c: char| u == c as u16;
+    let mut literal: Vec<u16> = Vec::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
         let c = s[i];
-        if c == '\\' && i + 1 < s.len() {
+        if is(c, '\\') && i + 1 < s.len() {
             literal.push(s[i + 1]);
             i += 2;
             continue;
         }
-        if c == '*' || c == '?' {
+        if is(c, '*') || is(c, '?') {
             return String::new();
         }
-        if c == '[' && i + 1 < s.len() {
-            let mut set = String::new();
+        if is(c, '[') && i + 1 < s.len() {
+            let mut set: Vec<u16> = Vec::new();
             let mut closed = None;
             let mut i2 = i + 1;
             while i2 < s.len() {
                 let c2 = s[i2];
-                if c2 == '\\' && i2 + 1 < s.len() {
+                if is(c2, '\\') && i2 + 1 < s.len() {
                     i2 += 1;
                     set.push(s[i2]);
-                } else if c2 == ']' {
+                } else if is(c2, ']') {
                     closed = Some(i2);
                     break;
                 } else {
@@ -838,11 +702,11 @@ fn get_literal(segment: impl AsRef<str>) -> String {
                 i2 += 1;
             }
             if let Some(closed) = closed {
-                if set.chars().count() > 1 {
+                if set.len() > 1 {
                     return String::new();
                 }
                 if !set.is_empty() {
-                    literal.push_str(&set);
+                    literal.extend_from_slice(&set);
                     i = closed + 1;
                     continue;
                 }
@@ -851,7 +715,7 @@ fn get_literal(segment: impl AsRef<str>) -> String {
         literal.push(c);
         i += 1;
     }
-    literal
+    String::from_utf16_lossy(&literal)
 }
 
 /// `Pattern.globEscape` (Linux): make a directory name safe inside a pattern.
@@ -878,26 +742,11 @@ fn glob_escape(s: &str) -> String {
     out
 }
 
-/// minimatch's `slashSplit` of an absolute path: `/a/b` → `["", "a", "b"]`.
-fn split_path(path: &[u8]) -> Vec<&[u8]> {
-    let mut parts: Vec<&[u8]> = path.split(|&b| b == b'/').collect();
-    // Runs of slashes count as one; paths from the walk have none, but keep the rule.
-    let mut i = 1;
-    while i + 1 < parts.len() {
-        if parts[i].is_empty() {
-            parts.remove(i);
-        } else {
-            i += 1;
-        }
-    }
-    parts
-}
-
 // ---------------------------------------------------------------------------------------------
 // The walk (DefaultGlobber.globGenerator)
 
 /// Where a path stands relative to the workspace (a textual check, like hashFiles').
-#[derive(PartialEq, Eq, Clone, Copy)]
+#[derive(PartialEq, Eq, Clone, Copy, Debug)]
 enum Place {
     /// Strictly inside: its files count.
     Inside,
@@ -907,11 +756,13 @@ enum Place {
     Outside,
 }
 
-fn place(path: &[u8], workspace: &[u8]) -> Place {
-    let below = |a: &[u8], b: &[u8]| a.len() > b.len() && a.starts_with(b) && a[b.len()] == b'/';
+fn place(path: &str, workspace: &str) -> Place {
+    // `file.startsWith(workspace + "/")`, so a workspace of `/` holds nothing that counts.
+    let below =
+        |a: &str, b: &str| a.len() > b.len() && a.starts_with(b) && a.as_bytes()[b.len()] == b'/';
     if below(path, workspace) {
         Place::Inside
-    } else if path == workspace || path == b"/" || below(workspace, path) {
+    } else if path == workspace || path == "/" || below(workspace, path) {
         Place::Above
     } else {
         Place::Outside
@@ -920,7 +771,7 @@ fn place(path: &[u8], workspace: &[u8]) -> Place {
 
 struct Walker<'a> {
     glob: &'a Glob,
-    workspace: &'a Path,
+    workspace: &'a str,
     follow: bool,
     /// (device, inode) of the directories on the current path, by level (cycle detection).
     chain: Vec<(u64, u64)>,
@@ -928,15 +779,23 @@ struct Walker<'a> {
 }
 
 /// One stack entry: a path, its depth below its search root (1 for the root), and the type
-/// `readdir` reported when known (saves an `lstat`).
+/// `readdir` reported when it can be trusted (saves an `lstat`).
 struct Item {
-    path: PathBuf,
+    path: String,
     level: usize,
     file_type: Option<fs::FileType>,
+    /// The name was not UTF-8: `path` holds Node's decoding of it, which names no file.
+    decoded: bool,
+}
+
+/// What `DefaultGlobber.stat` made of an item.
+enum Stat {
+    Directory,
+    NotDirectory(Kind),
 }
 
 impl<'a> Walker<'a> {
-    fn new(glob: &'a Glob, workspace: &'a Path, follow: bool) -> Self {
+    fn new(glob: &'a Glob, workspace: &'a str, follow: bool) -> Self {
         Self {
             glob,
             workspace,
@@ -947,16 +806,15 @@ impl<'a> Walker<'a> {
     }
 
     fn run(mut self) -> anyhow::Result<Vec<Candidate>> {
-        let ws = self.workspace.as_os_str().as_bytes();
         let mut stack: Vec<Item> = Vec::new();
         for root in &self.glob.search_paths {
-            if place(root.as_os_str().as_bytes(), ws) == Place::Outside {
+            if place(root, self.workspace) == Place::Outside {
                 continue;
             }
             match fs::symlink_metadata(root) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e).with_context(|| format!("cannot stat {}", root.display())),
+                Err(e) => return Err(e).with_context(|| format!("cannot stat {}", esc(root))),
             }
             // `stack.unshift`: the first root ends up on top.
             stack.insert(
@@ -965,6 +823,7 @@ impl<'a> Walker<'a> {
                     path: root.clone(),
                     level: 1,
                     file_type: None,
+                    decoded: false,
                 },
             );
         }
@@ -975,87 +834,125 @@ impl<'a> Walker<'a> {
     }
 
     fn visit(&mut self, item: Item, stack: &mut Vec<Item>) -> anyhow::Result<()> {
-        let ws = self.workspace.as_os_str().as_bytes();
-        let bytes = item.path.as_os_str().as_bytes();
-        let place = place(bytes, ws);
+        let place = place(&item.path, self.workspace);
         if place == Place::Outside {
             return Ok(());
         }
-        let kind = self.glob.match_kind(bytes);
-        if kind == 0 && !self.glob.partial_match(bytes) {
+        let kind = self.glob.match_kind(&item.path);
+        if kind == 0 && !self.glob.partial_match(&item.path) {
             return Ok(());
         }
-        let Some((is_dir, is_link)) = self.stat(&item)? else {
+        let Some(stat) = self.stat(&item)? else {
             return Ok(());
         };
-        if is_dir {
-            // A matched directory is yielded, and hashFiles skips it; either way, descend.
-            if place == Place::Above && item.path.as_os_str().as_bytes() != ws {
-                // Only the way down to the workspace can lead to files that count.
-                let depth = item.path.components().count();
-                let next: PathBuf = self.workspace.components().take(depth + 1).collect();
-                stack.push(Item {
-                    path: next,
-                    level: item.level + 1,
-                    file_type: None,
-                });
-                return Ok(());
+        match stat {
+            Stat::Directory => {
+                // A matched directory is yielded, and hashFiles skips it; either way, descend.
+                if place == Place::Above && item.path != self.workspace {
+                    // Only the way down to the workspace can lead to files that count.
+                    let depth = Path::new(&item.path).components().count();
+                    let next: std::path::PathBuf = Path::new(self.workspace)
+                        .components()
+                        .take(depth + 1)
+                        .collect();
+                    stack.push(Item {
+                        path: next.to_str().expect("a prefix of a UTF-8 path").to_string(),
+                        level: item.level + 1,
+                        file_type: None,
+                        decoded: false,
+                    });
+                    return Ok(());
+                }
+                let mut children: Vec<(Vec<u8>, Option<fs::FileType>)> = Vec::new();
+                let entries = fs::read_dir(&item.path)
+                    .with_context(|| format!("cannot read directory {}", esc(&item.path)))?;
+                for entry in entries {
+                    let entry = entry
+                        .with_context(|| format!("cannot read directory {}", esc(&item.path)))?;
+                    children.push((
+                        entry.file_name().as_bytes().to_vec(),
+                        entry.file_type().ok(),
+                    ));
+                }
+                // libuv's scandir sorts with strcmp: plain bytes, before any decoding.
+                children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                let sep = if item.path.ends_with('/') { "" } else { "/" };
+                for (name, file_type) in children.into_iter().rev() {
+                    let (name, decoded) = match String::from_utf8(name) {
+                        Ok(name) => (name, false),
+                        Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), true),
+                    };
+                    stack.push(Item {
+                        path: format!("{}{sep}{name}", item.path),
+                        level: item.level + 1,
+                        file_type: if decoded { None } else { file_type },
+                        decoded,
+                    });
+                }
             }
-            let mut children: Vec<(Vec<u8>, Option<fs::FileType>)> = Vec::new();
-            let entries = fs::read_dir(&item.path)
-                .with_context(|| format!("cannot read directory {}", item.path.display()))?;
-            for entry in entries {
-                let entry = entry
-                    .with_context(|| format!("cannot read directory {}", item.path.display()))?;
-                children.push((
-                    entry.file_name().as_bytes().to_vec(),
-                    entry.file_type().ok(),
-                ));
+            Stat::NotDirectory(file_kind) => {
+                if kind & MATCH_FILE != 0 && place == Place::Inside {
+                    self.out.push(Candidate {
+                        path: item.path,
+                        kind: file_kind,
+                    });
+                }
             }
-            // libuv's scandir sorts with strcmp: plain bytes.
-            children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            for (name, file_type) in children.into_iter().rev() {
-                stack.push(Item {
-                    path: item.path.join(OsStr::from_bytes(&name)),
-                    level: item.level + 1,
-                    file_type,
-                });
-            }
-        } else if kind & MATCH_FILE != 0 && place == Place::Inside {
-            self.out.push(Candidate {
-                path: item.path,
-                is_link,
-            });
         }
         Ok(())
     }
 
-    /// `DefaultGlobber.stat`: `(is_dir, is_unfollowed_link)`, or `None` to skip the item
-    /// (a broken link or a cycle while following links).
-    fn stat(&mut self, item: &Item) -> anyhow::Result<Option<(bool, bool)>> {
+    /// `DefaultGlobber.stat`, or `None` to skip the item (a broken link or a cycle while
+    /// following links).
+    fn stat(&mut self, item: &Item) -> anyhow::Result<Option<Stat>> {
+        let not_found = |e: io::Error| {
+            let what = if item.decoded {
+                "; its name is not valid UTF-8, and GitHub's hashFiles() fails on it too (Node reads such names with U+FFFD in them)"
+            } else {
+                ""
+            };
+            anyhow::Error::new(e).context(format!("cannot stat {}{what}", esc(&item.path)))
+        };
+        let kind_of = |t: fs::FileType, path: &str| -> anyhow::Result<Stat> {
+            Ok(if t.is_dir() {
+                Stat::Directory
+            } else if t.is_file() {
+                Stat::NotDirectory(Kind::Regular)
+            } else if t.is_symlink() {
+                Stat::NotDirectory(Kind::Link)
+            } else {
+                // Devices need their number, which only a full stat gives.
+                let meta = fs::symlink_metadata(path)
+                    .with_context(|| format!("cannot stat {}", esc(path)))?;
+                Stat::NotDirectory(Kind::Special(Special::of(&meta)))
+            })
+        };
         if !self.follow {
             let file_type = match item.file_type {
                 Some(t) => t,
                 None => fs::symlink_metadata(&item.path)
-                    .with_context(|| format!("cannot stat {}", item.path.display()))?
+                    .map_err(not_found)?
                     .file_type(),
             };
-            return Ok(Some((file_type.is_dir(), file_type.is_symlink())));
+            return kind_of(file_type, &item.path).map(Some);
         }
-        // A regular file is its own target: no need to stat it again.
-        if item.file_type.is_some_and(|t| t.is_file()) {
-            return Ok(Some((false, false)));
+        // An entry that is not a symlink is its own target: no need to stat it again.
+        if let Some(t) = item.file_type.filter(|t| !t.is_symlink() && !t.is_dir()) {
+            return kind_of(t, &item.path).map(Some);
         }
         let meta = match fs::metadata(&item.path) {
             Ok(m) => m,
             // omitBrokenSymbolicLinks defaults to true in @actions/glob.
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                return Err(e).with_context(|| format!("cannot stat {}", item.path.display()))
-            }
+            Err(e) => return Err(e).with_context(|| format!("cannot stat {}", esc(&item.path))),
         };
         if !meta.is_dir() {
-            return Ok(Some((false, false)));
+            let kind = if meta.is_file() {
+                Kind::Regular
+            } else {
+                Kind::Special(Special::of(&meta))
+            };
+            return Ok(Some(Stat::NotDirectory(kind)));
         }
         self.chain.truncate(item.level - 1);
         let id = (meta.dev(), meta.ino());
@@ -1063,7 +960,7 @@ impl<'a> Walker<'a> {
             return Ok(None);
         }
         self.chain.push(id);
-        Ok(Some((true, false)))
+        Ok(Some(Stat::Directory))
     }
 }
 
@@ -1071,49 +968,13 @@ impl<'a> Walker<'a> {
 mod tests {
     use super::*;
 
-    fn part(s: &str) -> Part {
-        Part::parse(s)
-    }
-
-    fn seg_match(pat: &str, name: &str) -> bool {
-        part(pat).matches(name.as_bytes())
-    }
-
     fn glob(lines: &[&str]) -> anyhow::Result<Glob> {
         let args: Vec<String> = lines.iter().map(|s| (*s).to_string()).collect();
-        Glob::parse(&args, Path::new("/ws"), Some(Path::new("/home/u")))
+        Glob::parse(&args, "/ws", Some(Path::new("/home/u")))
     }
 
     fn kind(lines: &[&str], path: &str) -> u8 {
-        glob(lines)
-            .expect("valid patterns")
-            .match_kind(path.as_bytes())
-    }
-
-    #[test]
-    fn segments_follow_minimatch() {
-        assert!(seg_match("*", ".hidden"));
-        assert!(seg_match("*.js", ".js"));
-        assert!(seg_match("*.js", "a.js"));
-        assert!(!seg_match("*.js", "a.jsx"));
-        assert!(seg_match("?.txt", "a.txt"));
-        assert!(!seg_match("?.txt", "ab.txt"));
-        assert!(seg_match("[ab]x", "bx"));
-        assert!(!seg_match("[!ab]x", "bx"));
-        assert!(seg_match("[^ab]x", "cx"));
-        assert!(seg_match("[a-c]", "b"));
-        assert!(seg_match("[a-]", "-"));
-        assert!(seg_match("[]]", "]"));
-        assert!(seg_match("[[:digit:]]x", "7x"));
-        assert!(seg_match("a\\*b", "a*b"));
-        assert!(!seg_match("a\\*b", "axb"));
-        assert!(seg_match("[x", "[x"), "an unclosed class is literal");
-        assert!(!seg_match("[z-a]", "z"), "an empty class matches nothing");
-        assert!(seg_match("{a,b}", "{a,b}"), "no braces");
-        assert!(seg_match("+(a)", "+(a)"), "no extglobs");
-        assert!(seg_match("a[*]b", "a*b"));
-        // minimatch's `*ext` fast path compares the raw text, backslash included.
-        assert!(seg_match("*a\\b", "xa\\b"));
+        glob(lines).expect("valid patterns").match_kind(path)
     }
 
     #[test]
@@ -1122,6 +983,9 @@ mod tests {
         assert_eq!(get_literal("a[bc]"), "");
         assert_eq!(get_literal("a\\*"), "a*");
         assert_eq!(get_literal("[]]"), "[]]");
+        assert_eq!(get_literal("[é]"), "é");
+        assert_eq!(get_literal("[😀]"), "", "two UTF-16 units in the brackets");
+        assert_eq!(get_literal("\\😀"), "😀");
         assert_eq!(glob_escape("/w/a[1]/b*?/c\\"), "/w/a[[]1]/b[*][?]/c\\\\");
         assert_eq!(glob_escape("/w/a[/b]"), "/w/a[/b]");
         assert_eq!(js_trim("\u{FEFF} x \r"), "x");
@@ -1129,7 +993,9 @@ mod tests {
 
     #[test]
     fn dot_segments_are_usage_errors() {
-        for bad in ["a/../b", "..", "a/./b", "!../x", "a/[.]/b", "~/.."] {
+        for bad in [
+            "a/../b", "..", "a/./b", "!../x", "a/[.]/b", "~/..", "[.]", "!\\.",
+        ] {
             let err = glob(&[bad]).expect_err(bad);
             assert!(err.downcast_ref::<UsageError>().is_some(), "{bad}: {err}");
             assert!(
@@ -1140,6 +1006,7 @@ mod tests {
         assert!(glob(&["./a/b"]).is_ok());
         assert!(glob(&["."]).is_ok());
         assert!(glob(&["a/.b/..c"]).is_ok());
+        assert!(glob(&["[.]/**"]).is_ok(), "no twin, so no second check");
         assert!(glob(&["!"])
             .expect_err("empty")
             .downcast_ref::<UsageError>()
@@ -1149,14 +1016,12 @@ mod tests {
     #[test]
     fn patterns_become_absolute() {
         let g = glob(&["a/*", "./b", "~/c/**", "/abs/d", "# comment", "", "  e  "]).expect("ok");
-        let roots: Vec<_> = g
-            .search_paths
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        assert_eq!(roots, ["/ws/a", "/ws/b", "/home/u/c", "/abs/d", "/ws/e"]);
+        assert_eq!(
+            g.search_paths,
+            ["/ws/a", "/ws/b", "/home/u/c", "/abs/d", "/ws/e"]
+        );
         let g = glob(&["a/b/*", "a/*", "a/b/c"]).expect("ok");
-        assert_eq!(g.search_paths, [PathBuf::from("/ws/a")]);
+        assert_eq!(g.search_paths, ["/ws/a"]);
     }
 
     #[test]
@@ -1173,6 +1038,11 @@ mod tests {
         assert_eq!(kind(&["**/x"], "/ws/x"), MATCH_ALL);
         assert_eq!(kind(&["**/x"], "/ws/p/q/x"), MATCH_ALL);
         assert_eq!(kind(&["a/**/b"], "/ws/a/b"), MATCH_ALL);
+        // minimatch trims the pattern, after the trailing `/` is gone: `a /` is `a`, while
+        // its implicit twin keeps the space.
+        assert_eq!(kind(&["a /"], "/ws/a"), MATCH_DIR);
+        assert_eq!(kind(&["a /"], "/ws/a /f"), MATCH_ALL);
+        assert_eq!(kind(&["a /"], "/ws/a/f"), 0);
     }
 
     #[test]
@@ -1188,30 +1058,106 @@ mod tests {
     #[test]
     fn partial_matches_prune_the_walk() {
         let g = glob(&["src/*/x.js"]).expect("ok");
-        assert!(g.partial_match(b"/ws/src"));
-        assert!(g.partial_match(b"/ws/src/a"));
-        assert!(!g.partial_match(b"/ws/src/a/b"));
-        assert!(!g.partial_match(b"/ws/other"));
+        assert!(g.partial_match("/ws/src"));
+        assert!(g.partial_match("/ws/src/a"));
+        assert!(!g.partial_match("/ws/src/a/b"));
+        assert!(!g.partial_match("/ws/other"));
         let g = glob(&["src/**/x.js"]).expect("ok");
-        assert!(g.partial_match(b"/ws/src/a/b/c"));
-    }
-
-    #[test]
-    fn globstar_needs_a_segment_only_at_the_end() {
-        let p = |s: &str| s.split('/').map(Part::parse).collect::<Vec<_>>();
-        let f = |s: &'static str| s.split('/').map(str::as_bytes).collect::<Vec<_>>();
-        assert!(full_match(&p("a/**/b"), &f("a/b")));
-        assert!(!full_match(&p("a/**"), &f("a")));
-        assert!(full_match(&p("a/**"), &f("a/x/y")));
-        assert!(full_match(&p("**/b/**/c"), &f("b/c")));
-        assert!(!full_match(&p("a/*/b"), &f("a/b")));
+        assert!(g.partial_match("/ws/src/a/b/c"));
     }
 
     #[test]
     fn workspace_places() {
-        assert!(place(b"/ws/a", b"/ws") == Place::Inside);
-        assert!(place(b"/ws", b"/ws") == Place::Above);
-        assert!(place(b"/", b"/ws") == Place::Above);
-        assert!(place(b"/wsx", b"/ws") == Place::Outside);
+        assert_eq!(place("/ws/a", "/ws"), Place::Inside);
+        assert_eq!(place("/ws", "/ws"), Place::Above);
+        assert_eq!(place("/", "/ws"), Place::Above);
+        assert_eq!(place("/wsx", "/ws"), Place::Outside);
+    }
+
+    #[test]
+    fn log_escapes_cannot_forge_lines() {
+        assert_eq!(escape_for_log(b"a\nwarning: x"), "a\\nwarning: x");
+        assert_eq!(escape_for_log(b"\x1b[31mred\r\t"), "\\x1b[31mred\\r\\t");
+        assert_eq!(escape_for_log(b"back\\slash"), "back\\slash");
+        assert_eq!(
+            escape_for_log("é😀\u{2028}\u{202e}".as_bytes()),
+            "é😀\\u{2028}\\u{202e}"
+        );
+        assert_eq!(escape_for_log(b"\xff\x85"), "\\xff\\x85");
+        // A C1 control character (valid UTF-8) reads apart from the invalid byte 0x85.
+        assert_eq!(escape_for_log("\u{85}".as_bytes()), "\\u{85}");
+    }
+
+    /// Hashes `c` on another thread; fails the test if that blocks.
+    fn digest_without_blocking(c: Candidate) -> anyhow::Result<Digested> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 4096];
+            let _ = tx.send(digest(&c, &mut buf));
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(120))
+            .expect("digest returned instead of blocking on a FIFO")
+    }
+
+    /// The walk saw a regular file; by the time it is hashed, a FIFO has taken its place
+    /// (or a link points at one): opening it must not wait for a writer.
+    #[test]
+    fn a_fifo_in_a_files_place_is_skipped_not_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fifo = dir.path().join("swapped");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("run mkfifo");
+        assert!(status.success());
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&fifo, &link).expect("symlink");
+        for (path, kind) in [
+            (&fifo, Kind::Regular),
+            (&link, Kind::Link),
+            (&link, Kind::Regular),
+        ] {
+            let c = Candidate {
+                path: path.to_str().expect("utf-8").to_string(),
+                kind,
+            };
+            let got = digest_without_blocking(c).expect("no error");
+            assert!(
+                matches!(got, Digested::Skipped(what) if what.starts_with("a FIFO")),
+                "{}",
+                path.display()
+            );
+        }
+        let regular = |p: &Path| Candidate {
+            path: p.to_str().expect("utf-8").to_string(),
+            kind: Kind::Regular,
+        };
+        // An endless device in a file's place is noticed at its second buffer.
+        let zero = dir.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &zero).expect("symlink");
+        let got = digest_without_blocking(regular(&zero)).expect("no error");
+        assert!(matches!(got, Digested::Skipped(w) if w.starts_with("a character device")));
+        // A directory in a file's place is skipped, as hashFiles skips directories.
+        let got = digest_without_blocking(regular(dir.path())).expect("no error");
+        assert!(matches!(got, Digested::Directory));
+        // Files: one buffer, several buffers, none.
+        for size in [1, 4096 * 3 + 7, 0] {
+            let file = dir.path().join(format!("file-{size}"));
+            let content = vec![b'x'; size];
+            fs::write(&file, &content).expect("write");
+            let want: [u8; 32] = Sha256::digest(&content).into();
+            let got = digest_without_blocking(regular(&file));
+            assert!(
+                matches!(got, Ok(Digested::File(d)) if d == want),
+                "{size} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn null_device_numbers() {
+        assert!(is_null_device(0x103));
+        assert!(!is_null_device(0x105), "/dev/zero");
+        assert!(!is_null_device(0x301));
     }
 }

@@ -265,13 +265,35 @@ impl Printer {
 /// "Restored key …") nor drive the terminal. A backslash stays itself: the output is for
 /// people, not meant to be unescaped.
 pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
-    fn unsafe_char(c: char) -> bool {
-        c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    }
     if !text.chars().any(unsafe_char) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
+    push_escaped(&mut out, text);
+    std::borrow::Cow::Owned(out)
+}
+
+/// [`escape`] for bytes that may not be UTF-8 (file names): a byte that is not part of a
+/// character becomes `\xNN`.
+pub fn escape_bytes(text: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for chunk in text.utf8_chunks() {
+        push_escaped(&mut out, chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// Control characters (C0, DEL, C1), line and paragraph separators, and the bidirectional
+/// overrides and isolates.
+fn unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn push_escaped(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '\n' => out.push_str("\\n"),
@@ -284,7 +306,6 @@ pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
             c => out.push(c),
         }
     }
-    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -300,5 +321,11 @@ mod tests {
         );
         assert_eq!(escape("::set-output\tname=x"), "::set-output\\tname=x");
         assert!(!escape("\x7f\x00").contains(['\x7f', '\x00']));
+        assert_eq!(escape("a\u{2028}b"), "a\\u{2028}b");
+        assert_eq!(super::escape_bytes(b"ok\xff\n"), "ok\\xff\\n");
+        // Escaping twice changes nothing more: messages escaped by a module and again by the
+        // printer read the same.
+        let once = escape("x\x1b\\y").into_owned();
+        assert_eq!(escape(&once), once);
     }
 }
