@@ -28,6 +28,9 @@ pub struct CachePaths {
     excludes: GlobSet,
     /// Directories a save never archives and a restore never writes (the store's own).
     pub protected: Vec<PathBuf>,
+    /// For each root, the protected directories relative to its base (lexically and through
+    /// the base's real path), so a restore can refuse a member below one without a syscall.
+    protected_below: Vec<Vec<PathBuf>>,
 }
 
 #[derive(Debug, Clone)]
@@ -140,6 +143,7 @@ impl CachePaths {
             roots,
             excludes,
             protected: Vec::new(),
+            protected_below: Vec::new(),
         })
     }
 
@@ -154,6 +158,39 @@ impl CachePaths {
             .filter(|r| r.base != ws)
             .map(|r| r.spec.as_str())
             .collect()
+    }
+
+    /// Records the directories no save archives and no restore writes (absolute, normalized).
+    pub fn protect(&mut self, dirs: Vec<PathBuf>) {
+        self.protected_below = self
+            .roots
+            .iter()
+            .map(|root| {
+                let mut bases = vec![root.base.clone()];
+                if let Ok(real) = root.base.canonicalize() {
+                    bases.push(real);
+                }
+                let mut below = Vec::new();
+                for dir in &dirs {
+                    for base in &bases {
+                        if let Ok(rel) = dir.strip_prefix(base) {
+                            below.push(rel.to_path_buf());
+                        }
+                    }
+                }
+                below
+            })
+            .collect();
+        self.protected = dirs;
+    }
+
+    /// Whether `rel`, a member path below root `index`'s base, lies in a protected directory.
+    /// A restore replaces symlinks between the base and a member, so the base's real path plus
+    /// `rel` is where the member lands.
+    pub fn is_protected(&self, index: usize, rel: &Path) -> bool {
+        self.protected_below
+            .get(index)
+            .is_some_and(|below| below.iter().any(|p| rel.starts_with(p)))
     }
 
     /// Whether an absolute path is excluded by a `!` line.

@@ -144,7 +144,8 @@ impl EntryRequest {
             ))
             .into());
         }
-        paths.protected = protect_store(&paths, &config::cache_dir(global)?)?;
+        let protected = protect_store(&paths, &config::cache_dir(global)?)?;
+        paths.protect(protected);
         let version = keys::version_for(&lines);
         Ok(Self {
             repo,

@@ -155,3 +155,118 @@ fn a_path_line_inside_the_store_is_refused() {
         }
     }
 }
+
+/// The archived member names of the store's only archive (`tar -t` of `zstd -dc`).
+fn members_of_only_archive(store: &std::path::Path) -> Vec<String> {
+    let shards = fs::read_dir(store.join("archives-v1")).unwrap();
+    let archives: Vec<_> = shards
+        .flat_map(|s| fs::read_dir(s.unwrap().path()).unwrap())
+        .map(|f| f.unwrap().path())
+        .collect();
+    assert_eq!(archives.len(), 1, "{archives:?}");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("zstd -dc \"$1\" | tar -t")
+        .arg("sh")
+        .arg(&archives[0])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_save_of_the_workspace_leaves_out_a_store_inside_it_and_a_restore_keeps_it() {
+    let env = TestEnv::new();
+    env.write("dep/a.txt", "a");
+    let store = env.ws.join(".cache/wit");
+    let out = env
+        .cmd()
+        .env("WIT_CACHE_DIR", &store)
+        .args(["--json", "save", "--key", "ws", "--path", "."])
+        .assert()
+        .success();
+    assert_eq!(json_of(&out.get_output().stdout)["saved"], true);
+    let err = stderr_of(out.get_output());
+    assert!(err.contains("it is the cache store"), "{err}");
+    let members = members_of_only_archive(&store);
+    assert!(members.iter().any(|m| m == "0/dep/a.txt"), "{members:?}");
+    assert!(
+        members.iter().all(|m| !m.contains(".cache/wit")),
+        "the store was archived: {members:?}"
+    );
+    // Through another name for the workspace (a symlink), the store is still recognised.
+    let link = env.root.join("ws-link");
+    std::os::unix::fs::symlink(&env.ws, &link).unwrap();
+    let out = env
+        .cmd()
+        .env("WIT_CACHE_DIR", &store)
+        .args(["--json", "--workspace"])
+        .arg(&link)
+        .args(["save", "--key", "ws2", "--path", "."])
+        .assert()
+        .success();
+    assert!(
+        stderr_of(out.get_output()).contains("it is the cache store"),
+        "{}",
+        stderr_of(out.get_output())
+    );
+    // A restore of the workspace writes the files and leaves the store's index alone.
+    env.rm("dep");
+    let out = env
+        .cmd()
+        .env("WIT_CACHE_DIR", &store)
+        .args(["--json", "restore", "--key", "ws", "--path", "."])
+        .assert()
+        .success();
+    assert_eq!(json_of(&out.get_output().stdout)["cache_hit"], true);
+    assert_eq!(env.read("dep/a.txt"), "a");
+    let index = rusqlite::Connection::open(store.join("index-v1.sqlite")).unwrap();
+    let n: i64 = index
+        .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2, "both entries survive the restore");
+}
+
+#[test]
+fn a_restore_never_writes_into_the_store_even_when_the_archive_holds_it() {
+    // An archive made elsewhere (an older binary, another host) that holds files where this
+    // host keeps its store: saved with the store outside the workspace, then the store moved in.
+    let env = TestEnv::new();
+    env.write("dep/a.txt", "a");
+    env.write(".cache/wit/planted.txt", "would land in the store");
+    let outside = env.root.join("store-outside");
+    env.cmd()
+        .env("WIT_CACHE_DIR", &outside)
+        .args(["save", "--key", "ws", "--path", "."])
+        .assert()
+        .success();
+    env.rm(".cache/wit");
+    fs::rename(&outside, env.ws.join(".cache/wit")).unwrap();
+    let store = env.ws.join(".cache/wit");
+    env.rm("dep");
+    let out = env
+        .cmd()
+        .env("WIT_CACHE_DIR", &store)
+        .args(["--json", "restore", "--key", "ws", "--path", "."])
+        .assert()
+        .success();
+    let err = stderr_of(out.get_output());
+    assert_eq!(
+        json_of(&out.get_output().stdout)["cache_hit"],
+        serde_json::Value::Null,
+        "{err}"
+    );
+    assert!(err.contains("inside the cache store"), "{err}");
+    assert!(
+        !store.join("planted.txt").exists(),
+        "a restore wrote into the store"
+    );
+}

@@ -305,6 +305,17 @@ impl<'a> Extractor<'a> {
         if !root.allows(&rel) {
             return Err(format!("lies outside the path '{}'", root.spec));
         }
+        if self.paths.is_protected(index, &rel) {
+            let store = self
+                .paths
+                .protected
+                .first()
+                .map(|p| p.display().to_string());
+            return Err(format!(
+                "lies inside the cache store {}, which a restore never writes",
+                store.unwrap_or_default()
+            ));
+        }
         Ok((root, root.base.join(rel)))
     }
 

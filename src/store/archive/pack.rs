@@ -7,7 +7,7 @@
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use tar::{EntryType, Header};
@@ -51,9 +51,18 @@ pub fn pack(
     let sink = HashingWriter::new(BufWriter::with_capacity(IO_BUFFER, Writeback::new(file)?));
     // tar writes 512-byte headers and 8 KiB pieces of content: batch them for the encoder.
     let encoder = BufWriter::with_capacity(ENCODER_BUFFER, Encoder::new(sink, codec, level)?);
+    // The store is known by its directory's identity, not its name: the workspace may reach
+    // it through another path (a symlinked workspace, a bind mount).
+    let protected = paths
+        .protected
+        .iter()
+        .filter_map(|p| fs::metadata(p).ok())
+        .map(|m| (m.dev(), m.ino()))
+        .collect();
     let mut packer = Packer {
         builder: tar::Builder::new(encoder),
         paths,
+        protected,
         progress,
         stats: Packed::default(),
         warn,
@@ -86,6 +95,8 @@ pub fn pack(
 struct Packer<'a, W: Write> {
     builder: tar::Builder<W>,
     paths: &'a CachePaths,
+    /// Device and inode of the store's directory, which is never archived.
+    protected: Vec<(u64, u64)>,
     progress: &'a Progress,
     stats: Packed,
     warn: &'a mut dyn FnMut(String),
@@ -158,8 +169,10 @@ impl<W: Write> Packer<'_, W> {
     fn add_tree(&mut self, index: usize, path: &Path, rel: &Path) -> io::Result<()> {
         // A path line that names a symlink stores the link, as tar does: walkdir would
         // otherwise follow a root link and store `name` (link) plus `name/…` (its target).
+        // A line that is its own base (the workspace reached through a symlink) has no name
+        // to store a link under, so its link is followed.
         let mut walk = WalkDir::new(path)
-            .follow_root_links(false)
+            .follow_root_links(rel.as_os_str().is_empty())
             .sort_by_file_name()
             .into_iter();
         while let Some(item) = walk.next() {
@@ -182,6 +195,14 @@ impl<W: Write> Packer<'_, W> {
             let mut name = format!("{index}/").into_bytes();
             name.extend_from_slice(member.as_os_str().as_bytes());
             let meta = entry.metadata().map_err(walk_error)?;
+            if meta.is_dir() && self.protected.contains(&(meta.dev(), meta.ino())) {
+                (self.warn)(format!(
+                    "left out {}: it is the cache store, which is never archived",
+                    entry.path().display()
+                ));
+                walk.skip_current_dir();
+                continue;
+            }
             self.add_member(entry.path(), name, &meta)?;
         }
         Ok(())
@@ -207,7 +228,20 @@ impl<W: Write> Packer<'_, W> {
         } else if ft.is_file() {
             header.set_entry_type(EntryType::Regular);
             header.set_size(meta.len());
-            let file = File::open(path).map_err(|e| with_path(&e, path))?;
+            // A FIFO swapped in after the walk's lstat must not block the save: open without
+            // following links or waiting for a writer, then check what was opened.
+            let file = fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc_flags())
+                .open(path)
+                .map_err(|e| with_path(&e, path))?;
+            if !file.metadata().is_ok_and(|m| m.is_file()) {
+                (self.warn)(format!(
+                    "{} stopped being a regular file while it was archived; skipped",
+                    path.display()
+                ));
+                return Ok(());
+            }
             let mut data = ExactReader {
                 inner: file,
                 remaining: meta.len(),
@@ -245,6 +279,11 @@ impl<W: Write> Packer<'_, W> {
         self.stats.members += 1;
         Ok(())
     }
+}
+
+/// `O_NOFOLLOW | O_NONBLOCK`: no symlink is followed and no FIFO waits for a writer.
+fn libc_flags() -> i32 {
+    (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32
 }
 
 /// Reads exactly `remaining` bytes: a file that grows is cut, one that shrinks is padded with
