@@ -157,7 +157,7 @@ impl Printer {
 
     /// The data a command produces: one JSON document (with `--json`) on stdout.
     pub fn json(&self, value: &serde_json::Value) {
-        let mut text = serde_json::to_string_pretty(value).expect("a Value always serialises");
+        let mut text = json_text(value);
         text.push('\n');
         self.stdout(&text);
     }
@@ -286,6 +286,28 @@ pub fn escape_bytes(text: &[u8]) -> String {
     out
 }
 
+/// A JSON document, pretty-printed, in which no string can carry a character [`escape`]
+/// would escape: serde escapes only C0, so DEL, C1, the line separators and the bidi
+/// overrides become `\uXXXX` too (still the same JSON value; all are in the BMP).
+pub fn json_text(value: &serde_json::Value) -> String {
+    // C0 characters in the text are the printer's own newlines: serde escaped every one
+    // inside a string.
+    let needs = |c: char| unsafe_char(c) && u32::from(c) >= 0x20;
+    let text = serde_json::to_string_pretty(value).expect("a Value always serialises");
+    if !text.chars().any(needs) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if needs(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Control characters (C0, DEL, C1), line and paragraph separators, and the bidirectional
 /// overrides and isolates.
 fn unsafe_char(c: char) -> bool {
@@ -327,5 +349,17 @@ mod tests {
         // printer read the same.
         let once = escape("x\x1b\\y").into_owned();
         assert_eq!(escape(&once), once);
+    }
+
+    #[test]
+    fn json_carries_no_raw_control_or_bidi_character() {
+        let value = serde_json::json!({ "key": "a\u{9b}31m\u{7f}\u{202e}\u{2028}\n" });
+        let text = super::json_text(&value);
+        assert!(
+            !text.contains(['\u{9b}', '\u{7f}', '\u{202e}', '\u{2028}']),
+            "{text}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
     }
 }

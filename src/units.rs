@@ -27,8 +27,17 @@ pub fn parse_size(raw: &str, flag: &str) -> Result<u64, UsageError> {
         _ => return Err(bad()),
     };
     let bytes = value * mult as f64;
-    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
-        return Err(bad());
+    // `u64::MAX as f64` rounds up to 2^64, which is already out of range.
+    if !bytes.is_finite() || bytes < 0.0 || bytes >= u64::MAX as f64 {
+        return Err(UsageError::new(format!(
+            "{flag} '{raw}' is out of range: at most 16EiB minus one byte"
+        )));
+    }
+    // Half a byte would floor to a limit of 0, which evicts everything.
+    if bytes > 0.0 && bytes < 1.0 {
+        return Err(UsageError::new(format!(
+            "{flag} '{raw}' is less than one byte: give 0 or at least 1"
+        )));
     }
     Ok(bytes as u64)
 }
@@ -113,6 +122,14 @@ mod tests {
         let err = parse_size("ten", "--max-size").unwrap_err().to_string();
         assert!(err.contains("--max-size 'ten'"), "{err}");
         assert!(parse_size("5 parsecs", "--max-size").is_err());
+        assert_eq!(parse_size("0", "--max-size").unwrap(), 0);
+        for tiny in ["0.5", "0.1b"] {
+            let err = parse_size(tiny, "--max-size").unwrap_err().to_string();
+            assert!(err.contains("less than one byte"), "{err}");
+        }
+        for huge in ["18446744073709551616", "16EiB", "16777216T"] {
+            assert!(parse_size(huge, "--max-size").is_err(), "{huge}");
+        }
     }
 
     #[test]

@@ -122,7 +122,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(status: u16, value: &serde_json::Value) -> Self {
-        let mut body = serde_json::to_vec_pretty(value).expect("a Value always serialises");
+        let mut body = crate::output::json_text(value).into_bytes();
         body.push(b'\n');
         Self {
             status,

@@ -44,6 +44,26 @@ impl Kind {
         }
     }
 
+    /// The kind of what `std::fs::symlink_metadata` found.
+    pub fn of_std(ft: std::fs::FileType) -> Self {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_file() {
+            Kind::File
+        } else if ft.is_dir() {
+            Kind::Dir
+        } else if ft.is_symlink() {
+            Kind::Symlink
+        } else if ft.is_fifo() {
+            Kind::Fifo
+        } else if ft.is_socket() {
+            Kind::Socket
+        } else if ft.is_block_device() || ft.is_char_device() {
+            Kind::Device
+        } else {
+            Kind::Unknown
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Kind::File => "a regular file",
@@ -67,6 +87,10 @@ pub enum OpenError {
     NotRegular(PathBuf, Kind),
     #[error("{}: {}", .0.display(), .1)]
     Io(PathBuf, io::Error),
+    /// A regular file, of another size than recorded (read no further: a sparse file of a
+    /// terabyte would keep every reader busy for an hour).
+    #[error("{} holds {} bytes where {} were recorded", .0.display(), .1, .2)]
+    WrongSize(PathBuf, u64, u64),
 }
 
 /// A file found by a scan, not followed.

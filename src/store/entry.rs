@@ -163,13 +163,32 @@ pub enum Foreign {
     Maybe,
 }
 
+/// The longest text, in characters, that a message quotes from a row or object: a planted
+/// multi-megabyte key must not become a multi-megabyte log line per row.
+pub const MAX_QUOTED: usize = 200;
+
+/// `text` cut to [`MAX_QUOTED`] characters, marked with `…` when it was longer.
+pub fn shorten(text: &str) -> String {
+    shorten_to(text, MAX_QUOTED)
+}
+
+/// A message about damage may quote a value and name a path or two.
+const MAX_DAMAGE: usize = 3 * MAX_QUOTED;
+
+fn shorten_to(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 impl Damage {
     pub fn new(msg: impl Into<String>) -> Self {
-        Self(msg.into(), Foreign::No)
+        Self(shorten_to(&msg.into(), MAX_DAMAGE), Foreign::No)
     }
 
     fn foreign(msg: impl Into<String>) -> Self {
-        Self(msg.into(), Foreign::Maybe)
+        Self(shorten_to(&msg.into(), MAX_DAMAGE), Foreign::Maybe)
     }
 
     pub fn is_foreign(&self) -> bool {

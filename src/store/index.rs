@@ -26,9 +26,12 @@ use std::time::Duration;
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior};
 
-use super::entry::{ArchiveId, BadEntry, Damage, Entry, Identity, RawEntry, Timestamp, Usage};
+use super::entry::{
+    shorten, ArchiveId, BadEntry, Damage, Entry, Identity, RawEntry, Timestamp, Usage,
+};
 use super::layout;
 use super::tier::{CommitMode, Filter, Query, Removal, RepoStats, Restores, Sort, Step, Worth};
+use crate::keys::Key;
 
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -113,7 +116,7 @@ const STEPS: &[&str] = &[
 ];
 
 const ENTRY_COLUMNS: &str = "id, repo, scope, key, version, paths, compression, archive, size_bytes, \
-     unpacked_bytes, file_count, digest, created_at, last_accessed_at, access_count, created_by_run, signature";
+     unpacked_bytes, file_count, digest, created_at, last_accessed_at, access_count, created_by_run, signature, key_folded";
 
 /// A size column as a number in range, whatever a row holds (for sums).
 const SIZE_SUM: &str = "coalesce(sum(min(max(CAST(size_bytes AS INTEGER), 0), 1099511627776)), 0)";
@@ -146,8 +149,8 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<IndexRow> {
     let archive = archive_file.and_then(ArchiveId::parse_file_name);
     let bad = |damage: Damage| BadEntry {
         place: format!("index row {id}"),
-        key: key.clone(),
-        repo: repo.clone(),
+        key: shorten(&key),
+        repo: shorten(&repo),
         damage,
         row: Some(id),
         archive,
@@ -206,7 +209,15 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<IndexRow> {
         last_accessed_at,
         access_count,
     };
-    Ok(Entry::check(raw, Some(usage)).map_err(bad))
+    // Lookups, deletes and uniqueness match on `key_folded`, which the signature does not
+    // cover: a row whose folded key is not its key's fold would answer for another key.
+    let folded = text(row, 17);
+    Ok(match Entry::check(raw, Some(usage)) {
+        Ok(entry) if folded.as_deref() != Some(entry.key_folded().as_str()) => Err(bad(
+            Damage::new("its folded-key column does not match its key"),
+        )),
+        checked => checked.map_err(bad),
+    })
 }
 
 /// What an insert did.
@@ -301,7 +312,12 @@ fn scope_text(scope: Option<&str>) -> &str {
 impl Index {
     /// Opens (creating when missing) the index and brings its schema up to date.
     pub fn open(path: &Path) -> rusqlite::Result<Self> {
-        let conn = Connection::open(path)?;
+        // A symlink planted at the index would make every command (a root cron `gc` too)
+        // create a database, and delete its `-wal`/`-journal` files, wherever it points.
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
+        )?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // Switching to WAL takes an exclusive lock and does not wait on the busy handler, so
         // twenty jobs opening a new store at once need a retry here.
@@ -330,6 +346,7 @@ impl Index {
     pub fn open_read_only(path: &Path) -> rusqlite::Result<Self> {
         use rusqlite::OpenFlags;
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NOFOLLOW
             | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let try_open = |uri: String| -> rusqlite::Result<Connection> {
@@ -668,13 +685,19 @@ impl Index {
         for key in keys {
             let rows = stmt.query_map(params![repo, key, limit], |r| {
                 let scope = text(r, 1).unwrap_or_default();
-                Ok(int(r, 0).and_then(Timestamp::from_ms).map(|at| RemovalRow {
-                    at,
-                    scope: (!scope.is_empty()).then_some(scope),
-                    key: text(r, 2).unwrap_or_default(),
-                    version: text(r, 3).unwrap_or_default(),
-                    why: text(r, 4).unwrap_or_default(),
-                }))
+                // A removal row is only ever printed as a hint: one whose key is not a key
+                // (too long, control characters) is left out.
+                let key = text(r, 2).and_then(|k| Key::parse(&k, "key").ok());
+                Ok(int(r, 0)
+                    .and_then(Timestamp::from_ms)
+                    .zip(key)
+                    .map(|(at, key)| RemovalRow {
+                        at,
+                        scope: (!scope.is_empty()).then_some(scope),
+                        key: key.as_str().to_string(),
+                        version: text(r, 3).unwrap_or_default(),
+                        why: text(r, 4).unwrap_or_default(),
+                    }))
             })?;
             for row in rows {
                 out.extend(row?);
@@ -838,8 +861,8 @@ impl Index {
                         sum(outcome = 'hit') AS hits,
                         sum(outcome = 'partial') AS partial_hits,
                         sum(outcome = 'miss') AS misses,
-                        sum(max(CAST(bytes AS INTEGER), 0)) AS bytes,
-                        sum(max(CAST(duration_ms AS INTEGER), 0)) AS ms
+                        sum(min(max(CAST(bytes AS INTEGER), 0), 1099511627776)) AS bytes,
+                        sum(min(max(CAST(duration_ms AS INTEGER), 0), 86400000)) AS ms
                  FROM restore_attempts WHERE at >= ?2 AND (?1 IS NULL OR repo = ?1) GROUP BY repo),
              r AS (SELECT repo FROM e UNION SELECT repo FROM a)
              SELECT r.repo, coalesce(e.entries, 0), coalesce(e.size, 0), coalesce(a.hits, 0),
@@ -896,7 +919,7 @@ impl Index {
         }
         if self.steps >= 2 {
             let (saves, bytes): (Option<i64>, Option<i64>) = self.conn.query_row(
-                "SELECT count(*), sum(max(CAST(size_bytes AS INTEGER), 0)) FROM saves
+                "SELECT count(*), sum(min(max(CAST(size_bytes AS INTEGER), 0), 1099511627776)) FROM saves
                  WHERE repo = ?1 AND at >= ?2",
                 params![repo, since_ms],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -904,8 +927,8 @@ impl Index {
             worth.saves = n(saves);
             worth.bytes_saved = n(bytes);
             let (restore, command): (Option<i64>, Option<i64>) = self.conn.query_row(
-                "SELECT sum(max(CAST(duration_ms AS INTEGER), 0)),
-                        sum(max(CAST(command_ms AS INTEGER), 0))
+                "SELECT sum(min(max(CAST(duration_ms AS INTEGER), 0), 86400000)),
+                        sum(min(max(CAST(command_ms AS INTEGER), 0), 86400000))
                  FROM restore_attempts
                  WHERE repo = ?1 AND at >= ?2 AND command_ms IS NOT NULL",
                 params![repo, since_ms],

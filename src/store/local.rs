@@ -90,6 +90,7 @@ impl LocalStore {
         write_if_missing(&root.join("CACHEDIR.TAG"), layout::CACHEDIR_TAG)
             .map_err(|e| not_writable(root, &e))?;
         write_if_missing(&root.join(".gitignore"), "*\n").map_err(|e| not_writable(root, &e))?;
+        check_index_files(&layout.index())?;
         let index = Index::open(&layout.index())
             .with_context(|| format!("cannot open the cache index {}", layout.index().display()))?;
         Ok(Self {
@@ -102,6 +103,7 @@ impl LocalStore {
 
     fn open_read_only(root: &Path, opts: Options) -> anyhow::Result<Self> {
         let layout = Layout::new(root);
+        check_index_files(&layout.index())?;
         if !layout.index().is_file() {
             anyhow::bail!(
                 "no cache store at {}: nothing to restore from (set --cache-dir or WIT_CACHE_DIR)",
@@ -537,11 +539,23 @@ impl LocalStore {
         self.open_archive(e)
     }
 
+    /// Opens an entry's archive, which must be a regular file of the recorded size.
     fn open_archive(&self, e: &Entry) -> Result<fs::File, OpenError> {
-        self.dirs.open_file(
-            &layout::archive_dir(&e.archive),
-            e.archive.file_name(e.codec).as_bytes(),
-        )
+        let dir = layout::archive_dir(&e.archive);
+        let name = e.archive.file_name(e.codec);
+        let file = self.dirs.open_file(&dir, name.as_bytes())?;
+        let len = file
+            .metadata()
+            .map_err(|err| OpenError::Io(self.layout.archive_path(e.archive, e.codec), err))?
+            .len();
+        if len != e.size_bytes {
+            return Err(OpenError::WrongSize(
+                self.layout.archive_path(e.archive, e.codec),
+                len,
+                e.size_bytes,
+            ));
+        }
+        Ok(file)
     }
 }
 
@@ -773,7 +787,9 @@ impl Tier for LocalStore {
                 }
                 return Err(OpenFailure::Vanished);
             }
-            Err(e @ OpenError::NotRegular(..)) => return Err(OpenFailure::Damaged(e.to_string())),
+            Err(e @ (OpenError::NotRegular(..) | OpenError::WrongSize(..))) => {
+                return Err(OpenFailure::Damaged(e.to_string()))
+            }
             Err(e @ OpenError::Io(..)) => {
                 return Err(OpenFailure::Damaged(format!(
                     "its archive is unreadable ({e})"
@@ -961,6 +977,29 @@ impl LocalStore {
         }
         Ok(listing)
     }
+}
+
+/// The index and the files SQLite keeps beside it must each be absent or a regular file:
+/// SQLite opens its journal without `O_NONBLOCK` (a FIFO there hangs every command) and
+/// follows a symlinked journal or database into any directory, creating and deleting there.
+fn check_index_files(index: &Path) -> anyhow::Result<()> {
+    let name = index.as_os_str().to_owned();
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut path = name.clone();
+        path.push(suffix);
+        let path = std::path::PathBuf::from(path);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_file() => {}
+            Ok(meta) => anyhow::bail!(
+                "refusing the cache index: {} is {}, not a regular file (remove it)",
+                path.display(),
+                super::dirs::Kind::of_std(meta.file_type()).describe()
+            ),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => anyhow::bail!("cannot inspect the cache index {}: {e}", path.display()),
+        }
+    }
+    Ok(())
 }
 
 fn write_if_missing(path: &Path, text: &str) -> io::Result<()> {

@@ -201,6 +201,7 @@ impl StoreUrl {
                 Client {
                     store: s3.clone(),
                     raw_list: Some(s3),
+                    local: None,
                 }
             }
             Scheme::Gcs => {
@@ -217,6 +218,7 @@ impl StoreUrl {
                 Client {
                     store: gcs.clone(),
                     raw_list: Some(gcs),
+                    local: None,
                 }
             }
             Scheme::Azure => {
@@ -233,6 +235,7 @@ impl StoreUrl {
                 Client {
                     store: az.clone(),
                     raw_list: Some(az),
+                    local: None,
                 }
             }
             Scheme::File => {
@@ -243,6 +246,9 @@ impl StoreUrl {
                 Client {
                     store: Arc::new(fs),
                     raw_list: None,
+                    local: Some(super::dirs::StoreDirs::new(std::path::Path::new(
+                        &self.bucket,
+                    ))),
                 }
             }
         })
@@ -264,6 +270,28 @@ impl std::fmt::Display for StoreUrl {
 struct Client {
     store: Arc<dyn ObjectStore>,
     raw_list: Option<Arc<dyn PaginatedListStore>>,
+    /// A directory store (file://) seen as a store directory: object_store's file system
+    /// backend follows symlinks and opens FIFOs blocking, so each object is checked first.
+    local: Option<super::dirs::StoreDirs>,
+}
+
+impl Client {
+    /// For a directory store: why `path` must not be read or deleted (a symlink on the way
+    /// out of the store, or not a regular file); `None` when it may (or does not exist).
+    fn refusal(&self, path: &ObjPath) -> Option<String> {
+        let dirs = self.local.as_ref()?;
+        let parts: Vec<&[u8]> = path.as_ref().split('/').map(str::as_bytes).collect();
+        let (name, dir) = parts.split_last()?;
+        match dirs.open_file(dir, name) {
+            Ok(_) | Err(super::dirs::OpenError::NotFound) => None,
+            Err(super::dirs::OpenError::NotRegular(at, kind)) => Some(format!(
+                "refusing {path} in the shared store: {} is {}, not a regular file",
+                at.strip_prefix(dirs.root()).unwrap_or(&at).display(),
+                kind.describe()
+            )),
+            Err(e) => Some(format!("refusing {path} in the shared store: {e}")),
+        }
+    }
 }
 
 /// Encodes one name segment: `[A-Za-z0-9._-]` stay (a leading `.` does not, so no segment is
@@ -380,11 +408,14 @@ struct Location {
 /// A metadata object that is not a usable entry, as a [`BadEntry`].
 fn bad_object(path: &ObjPath, loc: Option<&Location>, damage: Damage) -> BadEntry {
     BadEntry {
-        place: path.to_string(),
+        place: super::entry::shorten(path.as_ref()),
         key: loc
             .and_then(|l| decode_segment(&l.key_segment))
+            .map(|k| super::entry::shorten(&k))
             .unwrap_or_default(),
-        repo: loc.map(|l| l.repo.clone()).unwrap_or_default(),
+        repo: loc
+            .map(|l| super::entry::shorten(&l.repo))
+            .unwrap_or_default(),
         damage,
         row: None,
         archive: None,
@@ -546,6 +577,22 @@ impl ObjectTier {
                 let Ok(meta) = ObjPath::parse(format!("{key_dir}/{version}/{META}")) else {
                     continue;
                 };
+                if self.client.refusal(&meta).is_some() {
+                    // Not opened (the backend's head opens it, and a FIFO would block): the
+                    // metadata read refuses it with the reason.
+                    #[allow(
+                        clippy::default_trait_access,
+                        reason = "the time is never read, and chrono is not our dependency"
+                    )]
+                    out.push(ObjectMeta {
+                        location: meta,
+                        last_modified: Default::default(),
+                        size: 0,
+                        e_tag: None,
+                        version: None,
+                    });
+                    continue;
+                }
                 match self.client.store.head(&meta).await {
                     Ok(o) => out.push(o),
                     Err(object_store::Error::NotFound { .. }) => {}
@@ -589,6 +636,9 @@ impl ObjectTier {
             range: Some(GetRange::Bounded(0..MAX_META_BYTES + 1)),
             ..GetOptions::default()
         };
+        if let Some(why) = self.client.refusal(path) {
+            return bad(Damage::new(why));
+        }
         let bytes = match self.client.store.get_opts(path, opts).await {
             Ok(r) => r.bytes().await?,
             // Deleted between the listing and now.
@@ -740,6 +790,9 @@ impl ObjectTier {
     pub fn download_into(&self, e: &Entry, out: &mut File) -> anyhow::Result<()> {
         use sha2::Digest as _;
         let path = self.archive_path(e)?;
+        if let Some(why) = self.client.refusal(&path) {
+            bail!(why);
+        }
         let size = e.size_bytes;
         let mut hasher = sha2::Sha256::new();
         self.rt.block_on(async {
@@ -868,6 +921,14 @@ impl ObjectTier {
                 .into_iter()
                 .filter(|o| o.location.filename() != Some(META))
                 .filter(|o| !referenced.contains(&o.location))
+                // Only what has the name and place of an archive this tier writes: a
+                // listing may hold anything (a directory store lists through symlinks).
+                .filter(|o| {
+                    self.locate(o.location.as_ref()).is_some_and(|loc| {
+                        super::entry::ArchiveId::parse_file_name(&loc.file).is_some()
+                    })
+                })
+                .filter(|o| self.client.refusal(&o.location).is_none())
                 .collect();
             Ok((entries, bad, orphans))
         })
@@ -877,8 +938,15 @@ impl ObjectTier {
         let mut removed = Removed::default();
         for e in entries {
             let meta = self.meta_path(&e.identity())?;
+            let archive = self.archive_path(e)?;
+            if let Some(why) = [&meta, &archive]
+                .into_iter()
+                .find_map(|p| self.client.refusal(p))
+            {
+                bail!(why);
+            }
             self.client.store.delete(&meta).await?;
-            self.client.store.delete(&self.archive_path(e)?).await?;
+            self.client.store.delete(&archive).await?;
             removed.count += 1;
             removed.freed_bytes += e.size_bytes;
             removed.keys.push(e.key.clone());

@@ -1016,3 +1016,91 @@ fn every_object_store_scheme_builds_its_client() {
         );
     }
 }
+
+/// A directory store (file://) is a directory a fleet shares: a symlink planted in it must not
+/// lead gc to delete outside it, and a FIFO in an object's place must not hang a restore.
+#[test]
+fn a_directory_store_follows_no_symlink_and_waits_on_no_fifo() {
+    let backend = Backend::dir();
+    let ep = backend.ep();
+    let Backend::Dir(dir) = &backend else {
+        unreachable!()
+    };
+    let a = TestEnv::new();
+    write_dep(&a, "from A");
+    let (doc, err) = save(&a, &ep, "k", &[]);
+    assert_eq!(doc["remote"], "uploaded", "{err}");
+    let meta_path = walkdir::WalkDir::new(dir.path())
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(|e| e.file_name() == "entry.json")
+        .expect("the metadata object")
+        .into_path();
+    let scope_dir = meta_path
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap();
+    // Files outside the bucket, old enough to be any sweep's orphans, some named as archives.
+    let outside = a.root.join("outside");
+    let archive_like = format!("{}/{}.tar.zst", "a".repeat(64), "b".repeat(32));
+    for rel in ["important.conf", "sub/data.db", archive_like.as_str()] {
+        let p = outside.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, "precious").unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 86_400);
+        std::fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    std::os::unix::fs::symlink(&outside, scope_dir.join("evil")).unwrap();
+    for args in [
+        &["gc", "--remote"][..],
+        &["gc", "--remote", "--max-age", "0s"][..],
+    ] {
+        cmd(&a, &ep).args(args).output().unwrap();
+        for rel in ["important.conf", "sub/data.db", archive_like.as_str()] {
+            assert_eq!(
+                std::fs::read_to_string(outside.join(rel)).unwrap_or_default(),
+                "precious",
+                "{args:?}: {rel} outside the bucket was deleted"
+            );
+        }
+    }
+    // A FIFO where an entry's metadata would be: the restore is a miss, not a hang.
+    let b = TestEnv::new();
+    write_dep(&b, "from B");
+    let (doc, err) = save(&b, &ep, "k2", &[]);
+    assert_eq!(doc["remote"], "uploaded", "{err}");
+    let meta2 = walkdir::WalkDir::new(dir.path())
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(|e| e.file_name() == "entry.json" && e.path().to_string_lossy().contains("/k2/"))
+        .expect("k2's metadata object")
+        .into_path();
+    std::fs::remove_file(&meta2).unwrap();
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&meta2)
+        .status()
+        .unwrap()
+        .success());
+    let c = TestEnv::new();
+    let out = cmd(&c, &ep)
+        .args(["--json", "restore", "--key", "k2", "--path", "dep"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert!(out.status.success(), "hung or failed: {err}");
+    assert_eq!(
+        json_of(&out.stdout)["cache_hit"],
+        serde_json::Value::Null,
+        "{err}"
+    );
+    assert!(err.contains("not a regular file"), "{err}");
+}

@@ -382,3 +382,239 @@ fn hostile_names_are_escaped_in_logs_and_outputs() {
     let written = fs::read_to_string(&outputs).unwrap();
     assert_eq!(written, "cache-primary-key=k\n", "a miss sets no cache-hit");
 }
+
+/// The index file and SQLite's files beside it: a symlink planted there would make any
+/// command create a database, and delete `-wal`/`-journal` files, wherever it points; a FIFO
+/// at the journal would hang every command.
+#[test]
+fn the_index_and_its_journal_files_are_never_followed_or_waited_on() {
+    for (file, kind) in [
+        ("index-v1.sqlite", "symlink"),
+        ("index-v1.sqlite-journal", "symlink"),
+        ("index-v1.sqlite-journal", "fifo"),
+        ("index-v1.sqlite-wal", "fifo"),
+        ("index-v1.sqlite-shm", "fifo"),
+    ] {
+        let env = saved("k");
+        let outside = env.root.join("outside");
+        fs::create_dir_all(&outside).unwrap();
+        for sidecar in ["-wal", "-journal", "-shm"] {
+            fs::write(outside.join(format!("notes{sidecar}")), "precious").unwrap();
+        }
+        let planted = env.store.join(file);
+        let _ = fs::remove_file(&planted);
+        if kind == "symlink" {
+            symlink(outside.join("notes"), &planted).unwrap();
+        } else {
+            let ok = std::process::Command::new("mkfifo")
+                .arg(&planted)
+                .status()
+                .unwrap();
+            assert!(ok.success());
+        }
+        for args in [
+            vec!["gc"],
+            vec!["list"],
+            vec!["--json", "restore", "--key", "k", "--path", "dep"],
+            vec![
+                "--json",
+                "restore",
+                "--key",
+                "k",
+                "--path",
+                "dep",
+                "--read-only",
+            ],
+            vec!["save", "--key", "k2", "--path", "dep"],
+        ] {
+            let out = env
+                .cmd()
+                .args(&args)
+                .timeout(Duration::from_secs(60))
+                .output()
+                .unwrap();
+            let err = stderr_of(&out);
+            assert!(
+                out.status.code().is_some(),
+                "{file} {kind} {args:?}: hung: {err}"
+            );
+            assert_ne!(
+                out.status.code(),
+                Some(101),
+                "{file} {kind} {args:?}: {err}"
+            );
+            assert!(
+                err.contains("not a regular file"),
+                "{file} {kind} {args:?}: {err}"
+            );
+            assert!(
+                !outside.join("notes").exists(),
+                "{file} {kind} {args:?}: created outside"
+            );
+            for sidecar in ["-wal", "-journal", "-shm"] {
+                assert_eq!(
+                    fs::read_to_string(outside.join(format!("notes{sidecar}"))).unwrap(),
+                    "precious",
+                    "{file} {kind} {args:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Lookups and deletes match on the folded key, which no signature covers: a row whose
+/// folded key is not its key's fold must not answer for another key.
+#[test]
+fn a_row_whose_folded_key_lies_answers_for_no_key() {
+    let env = TestEnv::new();
+    let signed = |mut c: assert_cmd::Command| {
+        c.env("WIT_CACHE_SIGNING_KEY", "s3cret");
+        c
+    };
+    env.write("dep/a.txt", "old and vulnerable");
+    signed(env.cmd())
+        .args(["save", "--key", "npm-Linux-old", "--path", "dep"])
+        .assert()
+        .success();
+    env.index()
+        .execute("UPDATE entries SET key_folded = 'npm-linux-new'", [])
+        .unwrap();
+    env.rm("dep");
+    for extra in [&[][..], &["--restore-key", "npm-linux-n"][..]] {
+        let out = signed(env.cmd())
+            .args([
+                "--json",
+                "restore",
+                "--key",
+                "npm-Linux-new",
+                "--path",
+                "dep",
+            ])
+            .args(extra)
+            .assert()
+            .success();
+        let err = stderr_of(out.get_output());
+        assert_eq!(
+            json_of(&out.get_output().stdout)["cache_hit"],
+            serde_json::Value::Null,
+            "{extra:?}: {err}"
+        );
+        assert!(!env.exists("dep"), "{extra:?}: the old entry was restored");
+    }
+    // Unsigned, the same.
+    let out = env
+        .cmd()
+        .args([
+            "--json",
+            "restore",
+            "--key",
+            "npm-Linux-new",
+            "--path",
+            "dep",
+        ])
+        .assert()
+        .success();
+    assert_eq!(
+        json_of(&out.get_output().stdout)["cache_hit"],
+        serde_json::Value::Null
+    );
+    let out = env.cmd().args(["--json", "list"]).assert().success();
+    assert!(
+        stderr_of(out.get_output()).contains("folded-key column does not match"),
+        "{}",
+        stderr_of(out.get_output())
+    );
+}
+
+/// An archive padded (sparsely) far past its recorded size is damage at once: no reader
+/// hashes a terabyte of zeros.
+#[test]
+fn an_archive_longer_than_recorded_is_damage_without_being_read() {
+    for signed in [false, true] {
+        for args in [
+            vec!["--json", "restore", "--key", "k", "--path", "dep"],
+            vec!["verify"],
+        ] {
+            let env = TestEnv::new();
+            env.write("dep/a.txt", "cached");
+            let cmd = || {
+                let mut c = env.cmd();
+                if signed {
+                    c.env("WIT_CACHE_SIGNING_KEY", "s3cret");
+                }
+                c
+            };
+            cmd()
+                .args(["save", "--key", "k", "--path", "dep"])
+                .assert()
+                .success();
+            let archive = env.archives().pop().unwrap();
+            fs::File::options()
+                .write(true)
+                .open(&archive)
+                .unwrap()
+                .set_len(1 << 40)
+                .unwrap();
+            env.rm("dep");
+            let out = cmd()
+                .args(&args)
+                .timeout(Duration::from_secs(60))
+                .output()
+                .unwrap();
+            let err = stderr_of(&out);
+            assert!(out.status.code().is_some(), "{args:?}: hung: {err}");
+            assert!(err.contains("were recorded"), "{args:?}: {err}");
+            assert!(!env.exists("dep"), "{args:?}");
+        }
+    }
+}
+
+/// Sums over planted restore attempts or saves never overflow a query: stats, its formats
+/// and the numbers the page shows keep working.
+#[test]
+fn huge_numbers_in_attempt_rows_never_break_stats() {
+    let env = saved("k");
+    env.cmd()
+        .args(["restore", "--key", "k", "--path", "dep"])
+        .assert()
+        .success();
+    let index = env.index();
+    for _ in 0..3 {
+        index
+            .execute(
+                "INSERT INTO restore_attempts (at, repo, scope, primary_key, outcome, bytes, duration_ms)
+                 SELECT at, repo, scope, primary_key, 'hit', 9223372036854775807, 9223372036854775807
+                 FROM restore_attempts LIMIT 1",
+                [],
+            )
+            .unwrap();
+    }
+    for args in [
+        vec!["stats"],
+        vec!["--json", "stats"],
+        vec!["stats", "--format", "prometheus"],
+    ] {
+        let out = env.cmd().args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+    }
+}
+
+/// Strings a planted row or removal record carries are cut in messages: a megabyte key does
+/// not become a megabyte log line, and no hint quotes a key that is not a key.
+#[test]
+fn planted_giant_strings_are_cut_in_messages() {
+    let env = saved("k");
+    let giant = "k".repeat(1 << 20);
+    env.index()
+        .execute("UPDATE entries SET key = ?1, archive = ?1", [&giant])
+        .unwrap();
+    for args in [vec!["list"], vec!["verify"], vec!["gc", "--dry-run"]] {
+        let out = env.cmd().args(&args).output().unwrap();
+        let err = stderr_of(&out);
+        assert!(
+            err.lines().all(|l| l.len() < 2000),
+            "{args:?}: a line of {} bytes",
+            err.lines().map(str::len).max().unwrap_or(0)
+        );
+    }
+}
