@@ -323,3 +323,40 @@ fn pip_cache_recipe_installs_from_the_restored_cache() {
     );
     assert_eq!(version, "0.6.2 1.17.0");
 }
+
+/// Every block of the Recipes section parses as shell, and every `--path` with a `~` is
+/// quoted, so that wit-cache, not the shell, expands it (the entry's version is then the same
+/// on every runner, whatever its home directory).
+#[test]
+fn every_recipe_parses_and_quotes_its_tilde() {
+    let start = README
+        .find("\n## Recipes\n")
+        .expect("README.md has a Recipes section");
+    let section = &README[start + 1..];
+    let section = &section[..section[1..].find("\n## ").map_or(section.len(), |i| i + 1)];
+    let blocks: Vec<&str> = section
+        .split("```sh\n")
+        .skip(1)
+        .map(|b| &b[..b.find("```").expect("a closed block")])
+        .collect();
+    assert!(blocks.len() >= 10, "{} blocks", blocks.len());
+    let path_arg = regex::Regex::new(r"--path\s+(\S+)").unwrap();
+    for block in blocks {
+        let parsed = Command::new("bash")
+            .args(["-n", "-c", block])
+            .output()
+            .unwrap();
+        assert!(
+            parsed.status.success(),
+            "{block}\n{}",
+            String::from_utf8_lossy(&parsed.stderr)
+        );
+        for arg in path_arg.captures_iter(block).map(|c| c[1].to_string()) {
+            assert!(
+                !arg.contains('~') || arg.starts_with("'~/") || arg.starts_with("'!~/"),
+                "unquoted ~ in --path {arg}:\n{block}"
+            );
+        }
+        assert!(block.contains("wit-cache run"), "{block}");
+    }
+}
