@@ -255,7 +255,7 @@ fn npm_cache_recipe_installs_offline_from_the_restored_cache() {
 #[test]
 fn pip_venv_recipe_skips_the_install_on_an_exact_hit() {
     let script = recipe("pip-venv");
-    let p = Project::new("pip", &["python3"]);
+    let p = Project::new("pip-venv", &["python3"]);
     let installs = |calls: Vec<String>| -> Vec<String> {
         // The key computation asks python3 for its version; the install is `-m venv`.
         calls
@@ -268,7 +268,7 @@ fn pip_venv_recipe_skips_the_install_on_an_exact_hit() {
     assert_eq!(p.outcomes(), ["miss"], "{first}");
     assert_eq!(installs(p.calls()).len(), 1, "{first}");
 
-    p.checkout("pip");
+    p.checkout("pip-venv");
     let second = p.run(&script, &[]);
     assert_eq!(p.outcomes(), ["miss", "hit"], "{second}");
     assert_eq!(installs(p.calls()), Vec::<String>::new(), "{second}");
@@ -278,12 +278,9 @@ fn pip_venv_recipe_skips_the_install_on_an_exact_hit() {
     let venv = p.env.ws.join(".venv");
     let version = p.output_of(
         venv.join("bin/python").to_str().unwrap(),
-        &[
-            "-c",
-            "import docopt, six; print(docopt.__version__, six.__version__)",
-        ],
+        &["-c", "import six; print(six.__version__)"],
     );
-    assert_eq!(version, "0.6.2 1.17.0");
+    assert_eq!(version, "1.17.0");
     let pip = fs::read_to_string(venv.join("bin/pip")).unwrap();
     assert!(
         pip.starts_with(&format!("#!{}/bin/python", venv.display())),
@@ -294,13 +291,13 @@ fn pip_venv_recipe_skips_the_install_on_an_exact_hit() {
 #[test]
 fn pip_cache_recipe_installs_from_the_restored_cache() {
     let script = recipe("pip-cache");
-    let p = Project::new("pip", &["python3"]);
+    let p = Project::new("pip-sdist", &["python3"]);
 
     let first = p.run(&script, &[]);
     assert_eq!(p.outcomes(), ["miss"], "{first}");
     assert!(p.env.home.join(".cache/pip").is_dir(), "{first}");
 
-    p.checkout("pip");
+    p.checkout("pip-sdist");
     let second = p.run(&script, &[]);
     assert_eq!(p.outcomes(), ["miss", "hit"], "{second}");
     // pip took the wheel it had built from docopt's source distribution from the restored
@@ -316,12 +313,9 @@ fn pip_cache_recipe_installs_from_the_restored_cache() {
     );
     let version = p.output_of(
         p.env.ws.join(".venv/bin/python").to_str().unwrap(),
-        &[
-            "-c",
-            "import docopt, six; print(docopt.__version__, six.__version__)",
-        ],
+        &["-c", "import docopt; print(docopt.__version__)"],
     );
-    assert_eq!(version, "0.6.2 1.17.0");
+    assert_eq!(version, "0.6.2");
 }
 
 /// Every block of the Recipes section parses as shell, and every `--path` with a `~` is
