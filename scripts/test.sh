@@ -11,7 +11,13 @@ command -v node >/dev/null || need_apt+=(nodejs)
 command -v npm >/dev/null || need_apt+=(npm)
 # The browser tests of `serve` drive Debian's Chromium (Playwright downloads no browser here).
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
-command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
+# The README's pip recipes (tests/cli/recipes.rs) make virtual environments, which Debian's
+# python3 makes only with python3-venv (ensurepip's wheels): try one to know.
+if ! command -v python3 >/dev/null; then
+  need_apt+=(python3 python3-pip python3-venv)
+elif ! (t=$(mktemp -d) && trap 'rm -rf "$t"' EXIT && python3 -m venv "$t/venv") >/dev/null 2>&1; then
+  need_apt+=(python3-venv)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
