@@ -339,16 +339,7 @@ impl<R: Read> Reader<R> {
     /// Reads the next header block, checked; `None` at an end-of-archive (all-zero) block or
     /// at the end of the stream.
     fn read_header(&mut self) -> Result<Option<[u8; BLOCK]>, Damage> {
-        let mut block = [0u8; BLOCK];
-        let n = read_full(&mut self.inner, &mut block).map_err(corrupt)?;
-        if n == 0 {
-            // No end-of-archive blocks at all: GNU tar accepts that with a warning; the
-            // digest and the codec's trailer decide whether anything is missing.
-            return Ok(None);
-        }
-        if n < BLOCK {
-            return Err(damage("archive is truncated inside a header"));
-        }
+        // Charged before it is read, like everything else.
         self.headers += 1;
         if self.headers > self.max_headers {
             return Err(damage(format!(
@@ -359,6 +350,16 @@ impl<R: Read> Reader<R> {
         self.budget.allow(FRAMING_PER_HEADER);
         self.budget
             .charge(BLOCK as u64, &|| "a header".to_string())?;
+        let mut block = [0u8; BLOCK];
+        let n = read_full(&mut self.inner, &mut block).map_err(corrupt)?;
+        if n == 0 {
+            // No end-of-archive blocks at all: GNU tar accepts that with a warning; the
+            // digest and the codec's trailer decide whether anything is missing.
+            return Ok(None);
+        }
+        if n < BLOCK {
+            return Err(damage("archive is truncated inside a header"));
+        }
         if block.iter().all(|b| *b == 0) {
             return Ok(None);
         }
@@ -805,6 +806,46 @@ mod tests {
         assert!(read_all(&tar, 1 << 20).unwrap_err().0.contains("malformed"));
         assert!(read_all(&[1u8; 100], 1 << 20).is_err());
         assert!(read_all(&[], 1 << 20).unwrap().is_empty());
+    }
+
+    /// Nothing is read from the stream before it is charged: whatever the input, the bytes
+    /// consumed never exceed the bytes charged.
+    #[test]
+    fn nothing_is_read_before_it_is_charged() {
+        let mut inputs: Vec<Vec<u8>> = vec![vec![], vec![7; 100], vec![0; 5000]];
+        let mut t = header(b"0/dep/", b'5', 1 << 40);
+        t.extend(vec![0; 4096]);
+        inputs.push(t);
+        let mut t = Vec::new();
+        member(&mut t, b"0/f", b'0', &[1; 3000]);
+        t.truncate(2000);
+        inputs.push(t);
+        for input in inputs {
+            for limit in [0, 100, 1 << 20] {
+                let mut counted = CountingReader {
+                    data: &input,
+                    read: 0,
+                };
+                let mut r = Reader::new(&mut counted, Budget::new(limit), 1000);
+                while let Ok(Some(_)) = r.next_member() {}
+                let charged = r.budget().charged();
+                drop(r);
+                assert!(counted.read <= charged, "{} > {charged}", counted.read);
+            }
+        }
+    }
+
+    struct CountingReader<'a> {
+        data: &'a [u8],
+        read: u64,
+    }
+
+    impl Read for CountingReader<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.data.read(buf)?;
+            self.read += n as u64;
+            Ok(n)
+        }
     }
 
     #[test]
