@@ -351,7 +351,7 @@ impl<R: Read> Reader<R> {
         self.budget
             .charge(BLOCK as u64, &|| "a header".to_string())?;
         let mut block = [0u8; BLOCK];
-        let n = read_full(&mut self.inner, &mut block).map_err(corrupt)?;
+        let n = read_full(&mut self.inner, &mut block).map_err(|e| corrupt(&e))?;
         if n == 0 {
             // No end-of-archive blocks at all: GNU tar accepts that with a warning; the
             // digest and the codec's trailer decide whether anything is missing.
@@ -384,7 +384,7 @@ impl<R: Read> Reader<R> {
         }
         while left > 0 {
             let want = left.min(self.skip.len() as u64) as usize;
-            let n = read_full(&mut self.inner, &mut self.skip[..want]).map_err(corrupt)?;
+            let n = read_full(&mut self.inner, &mut self.skip[..want]).map_err(|e| corrupt(&e))?;
             if n < want {
                 return Err(damage("archive is truncated inside a member's data"));
             }
@@ -394,7 +394,7 @@ impl<R: Read> Reader<R> {
     }
 
     fn read_exact_data(&mut self, buf: &mut [u8]) -> Result<(), Damage> {
-        let n = read_full(self, buf).map_err(corrupt)?;
+        let n = read_full(self, buf).map_err(|e| corrupt(&e))?;
         if n < buf.len() {
             return Err(damage("archive is truncated inside a member's data"));
         }
@@ -423,7 +423,7 @@ impl<R: Read> Read for Reader<R> {
     }
 }
 
-fn corrupt(e: io::Error) -> Damage {
+fn corrupt(e: &io::Error) -> Damage {
     damage(format!("archive is corrupt: {e}"))
 }
 
@@ -634,7 +634,7 @@ mod tests {
         let mut out = Vec::new();
         while let Some(m) = r.next_member()? {
             let mut data = Vec::new();
-            r.read_to_end(&mut data).map_err(corrupt)?;
+            r.read_to_end(&mut data).map_err(|e| corrupt(&e))?;
             out.push((m, data));
         }
         Ok(out)
