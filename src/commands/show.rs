@@ -73,26 +73,21 @@ fn members(store: &LocalStore, e: &Entry) -> anyhow::Result<Vec<Member>> {
     })?;
     let codec = e.codec;
     let mut out = Vec::new();
-    archive::list(file, codec, |header, name| {
-        let kind = match header.entry_type() {
-            tar::EntryType::Directory => "dir",
-            tar::EntryType::Symlink => "symlink",
-            tar::EntryType::Regular | tar::EntryType::Continuous => "file",
+    archive::list(file, codec, e.unpacked_bytes, |member| {
+        let kind = match member.kind {
+            archive::reader::Kind::Directory => "dir",
+            archive::reader::Kind::Symlink => "symlink",
+            archive::reader::Kind::Regular => "file",
             _ => "other",
         };
-        let name = String::from_utf8_lossy(name);
+        let name = String::from_utf8_lossy(&member.name);
         // `<n>/<path>`: show the path under its path line's base.
         let path = name
             .split_once('/')
             .map_or(name.as_ref(), |(_, rest)| rest)
             .trim_end_matches('/')
             .to_string();
-        out.push((
-            kind,
-            header.mode().unwrap_or(0),
-            header.size().unwrap_or(0),
-            path,
-        ));
+        out.push((kind, member.mode.unwrap_or(0), member.size, path));
     })
     .map_err(|err| anyhow::anyhow!("cannot read the archive of '{}': {err}", e.key))?;
     Ok(out)

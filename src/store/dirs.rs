@@ -298,6 +298,37 @@ impl StoreDirs {
         .map_err(|e| OpenError::Io(self.display(&parts), errno(e)))
     }
 
+    /// Opens `dir/name` when it is a real directory (not a symlink): `Ok(None)` when it is
+    /// gone or something else.
+    pub fn open_subdir(&self, dir: &[&[u8]], name: &[u8]) -> Result<Option<OwnedFd>, OpenError> {
+        let mut parts = dir.to_vec();
+        parts.push(name);
+        match self.open_dir(&parts) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(OpenError::NotFound | OpenError::NotRegular(..)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes the real directory `dir/name` and everything in it, never following a
+    /// symlink: links inside are removed themselves, and a symlink (or anything else) at
+    /// `name` is left alone (`Ok(false)`). Gives up deeper than [`MAX_TREE_DEPTH`].
+    pub fn remove_tree(&self, dir: &[&[u8]], name: &[u8]) -> Result<bool, OpenError> {
+        let Some(fd) = self.open_subdir(dir, name)? else {
+            return Ok(false);
+        };
+        let parent = self.open_dir(dir)?;
+        let mut parts = dir.to_vec();
+        parts.push(name);
+        let shown = self.display(&parts);
+        empty_tree(&fd, 0).map_err(|e| OpenError::Io(shown.clone(), e))?;
+        match rfs::unlinkat(&parent, OsStr::from_bytes(name), AtFlags::REMOVEDIR) {
+            Ok(()) => Ok(true),
+            Err(e) if e == rustix::io::Errno::NOENT => Ok(true),
+            Err(e) => Err(OpenError::Io(shown, errno(e))),
+        }
+    }
+
     /// Moves `from_dir/from` to `to_dir/to`, failing when `to` exists: a store file is never
     /// replaced by a rename. Syncs the target directory so the rename survives a crash.
     pub fn rename_new(
@@ -338,10 +369,86 @@ impl StoreDirs {
     }
 }
 
+/// How deep [`StoreDirs::remove_tree`] goes (one open descriptor per level).
+pub const MAX_TREE_DEPTH: usize = 512;
+
+/// Removes everything inside the directory `fd`, depth first, without following anything.
+fn empty_tree(fd: &OwnedFd, depth: usize) -> io::Result<()> {
+    if depth > MAX_TREE_DEPTH {
+        return Err(io::Error::other(format!(
+            "deeper than {MAX_TREE_DEPTH} directories; left in place"
+        )));
+    }
+    // Names first: the directory is not changed while it is being read.
+    let mut names = Vec::new();
+    for item in rfs::Dir::read_from(fd).map_err(errno)? {
+        let item = item.map_err(errno)?;
+        let name = item.file_name().to_bytes();
+        if name != b"." && name != b".." {
+            names.push(name.to_vec());
+        }
+    }
+    for name in names {
+        let name = OsStr::from_bytes(&name);
+        let st = match rfs::statat(fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => st,
+            Err(e) if e == rustix::io::Errno::NOENT => continue,
+            Err(e) => return Err(errno(e)),
+        };
+        if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+            match rfs::openat(
+                fd,
+                name,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            ) {
+                Ok(child) => empty_tree(&child, depth + 1)?,
+                Err(e) if e == rustix::io::Errno::NOENT => continue,
+                Err(e) => return Err(errno(e)),
+            }
+            match rfs::unlinkat(fd, name, AtFlags::REMOVEDIR) {
+                Ok(()) => {}
+                Err(e) if e == rustix::io::Errno::NOENT => {}
+                Err(e) => return Err(errno(e)),
+            }
+        } else {
+            match rfs::unlinkat(fd, name, AtFlags::empty()) {
+                Ok(()) => {}
+                Err(e) if e == rustix::io::Errno::NOENT => {}
+                Err(e) => return Err(errno(e)),
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn a_tree_is_removed_without_following_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        fs::create_dir_all(outside.join("keep")).unwrap();
+        fs::write(outside.join("keep/f"), "keep").unwrap();
+        let t = dir.path().join("t");
+        fs::create_dir_all(t.join("a/b/c")).unwrap();
+        fs::write(t.join("a/b/c/f"), "x").unwrap();
+        symlink(&outside, t.join("a/link")).unwrap();
+        symlink(&outside, dir.path().join("lnk")).unwrap();
+        let d = StoreDirs::new(dir.path());
+        assert!(
+            !d.remove_tree(&[], b"lnk").unwrap(),
+            "a symlink is left alone"
+        );
+        assert!(d.remove_tree(&[], b"t").unwrap());
+        assert!(!t.exists());
+        assert_eq!(fs::read_to_string(outside.join("keep/f")).unwrap(), "keep");
+        assert!(dir.path().join("lnk").symlink_metadata().is_ok());
+        assert!(!d.remove_tree(&[], b"gone").unwrap());
+    }
     use std::os::unix::fs::symlink;
 
     #[test]

@@ -5,6 +5,7 @@ mod util;
 
 mod config;
 mod docs;
+mod extraction;
 mod faults;
 mod hash_files;
 mod hostile;

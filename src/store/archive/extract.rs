@@ -3,8 +3,15 @@
 //! The unpack trusts nothing in the archive. Every member's final path must stay under its
 //! own root; nothing is ever written through a symlink (existing ones in the way are replaced,
 //! ones the archive made are an attack); hard links and device nodes are never created; the
-//! bytes written are capped by the entry's recorded unpacked size; and the SHA-256 of the file
-//! is checked as it streams. On any problem the files written so far are removed.
+//! bytes decoded are capped by the entry's recorded unpacked size ([`super::reader`] bounds
+//! every header and charges every claim); and the SHA-256 of the file is checked as it
+//! streams. On any problem the files written so far are removed.
+//!
+//! What was there before is never lost to a bad archive. A path line whose target does not
+//! exist is built in a staging directory next to it and renamed into place only once the
+//! archive checked out ([`super::staging`]). When a target exists already (the restore then
+//! merges into it, as tar and actions/cache do), the archive's digest is checked in a pass
+//! of its own before the first write, so a mismatch writes nothing.
 //!
 //! One thread (the coordinator) parses, resolves and checks every member and makes every
 //! directory and symlink; small files' contents go to [`super::writers`] threads, because
@@ -20,20 +27,20 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use tar::EntryType;
 
 use super::codec::{Codec, Decoder};
 use super::create;
 use super::decode::Decoded;
 use super::error::{local, UnpackError};
 use super::hashio::{HashingReader, Progress};
+use super::reader::{self, Budget, Kind, Reader};
+use super::staging::{self, Stage};
 use super::writers::{Job, Writers};
 use super::IO_BUFFER;
-use crate::paths::{CachePaths, Root};
+use crate::paths::{CachePaths, RootKind};
 
-/// Caps on what one archive may hold.
-const MAX_MEMBERS: u64 = 10_000_000;
-const MAX_PATH_BYTES: usize = 4096;
+/// Caps on what one archive may hold (header blocks, extensions included).
+pub const MAX_MEMBERS: u64 = 10_000_000;
 const MAX_DEPTH: usize = 256;
 /// Files up to this size are written by worker threads from a copy of their content; larger
 /// ones stream straight from the archive on the coordinating thread.
@@ -55,12 +62,26 @@ pub struct Expected<'a> {
     pub progress: Progress,
 }
 
+/// The byte budget of a restore: the recorded size plus a little slack. A bomb stops here,
+/// not when the disk is full.
+pub fn budget_for(unpacked_bytes: u64) -> u64 {
+    unpacked_bytes
+        .saturating_add(unpacked_bytes / 100)
+        .saturating_add(1 << 20)
+}
+
 /// Restores an archive into the roots of `paths`, verifying it as it streams.
 pub fn unpack(
-    file: File,
+    mut file: File,
     expected: &Expected<'_>,
     paths: &CachePaths,
 ) -> Result<Unpacked, UnpackError> {
+    let plan = plan(paths);
+    if plan.iter().any(Option::is_none) {
+        // Something will be merged into what is there: nothing is written before the
+        // archive is known to be the one the index recorded.
+        verify_digest(&mut file, expected.digest)?;
+    }
     let raw = BufReader::with_capacity(
         IO_BUFFER,
         HashingReader {
@@ -71,10 +92,9 @@ pub fn unpack(
     );
     let decoder = Decoder::new(raw, expected.codec)
         .map_err(|e| UnpackError::damaged(format!("cannot start the decoder: {e}")))?;
-    // Recorded size plus a little slack: a bomb stops here, not when the disk is full.
-    let budget = expected.unpacked_bytes + expected.unpacked_bytes / 100 + (1 << 20);
-    let mut ex = Extractor::new(paths, budget);
-    let mut archive = tar::Archive::new(Decoded::spawn(decoder));
+    let budget = budget_for(expected.unpacked_bytes);
+    let mut ex = Extractor::new(paths, budget, plan);
+    let mut archive = Reader::new(Decoded::spawn(decoder), Budget::new(budget), MAX_MEMBERS);
     let result = ex.run(&mut archive).and_then(|()| {
         // Read what follows the end-of-archive blocks, so the codec checks its trailer
         // (zstd's frame checksum); the decoding thread hashes every byte of the file.
@@ -84,20 +104,16 @@ pub fn unpack(
         let digest = rest
             .finish()
             .map_err(|e| UnpackError::damaged(format!("archive unreadable: {e}")))?;
-        if digest == expected.digest {
-            Ok(())
-        } else {
-            Err(UnpackError::damaged(format!(
-                "archive digest {digest} does not match the index ({})",
-                expected.digest
-            )))
-        }
+        check_digest(&digest, expected.digest)
     });
     // Every queued write ends (or is dropped, after a failure) before directories get their
     // final modes or anything is cleaned up.
     // The coordinator's error wins: a damaged archive must be reported as such.
     let (written, worker_error) = ex.writers.finish(result.is_err());
-    match result.and_then(|()| worker_error.map_or(Ok(()), Err)) {
+    match result
+        .and_then(|()| worker_error.map_or(Ok(()), Err))
+        .and_then(|()| ex.commit_stages())
+    {
         Ok(()) => {
             ex.finish_dirs();
             Ok(ex.report)
@@ -107,6 +123,63 @@ pub fn unpack(
             Err(e)
         }
     }
+}
+
+fn check_digest(digest: &str, expected: &str) -> Result<(), UnpackError> {
+    if digest == expected {
+        Ok(())
+    } else {
+        Err(UnpackError::damaged(format!(
+            "archive digest {digest} does not match the index ({expected})"
+        )))
+    }
+}
+
+/// Hashes the whole archive file and rewinds it.
+fn verify_digest(file: &mut File, expected: &str) -> Result<(), UnpackError> {
+    use std::io::{Seek, SeekFrom};
+    let unreadable = |e: io::Error| UnpackError::damaged(format!("archive unreadable: {e}"));
+    let digest = super::hashio::sha256_of(file).map_err(unreadable)?;
+    file.seek(SeekFrom::Start(0)).map_err(unreadable)?;
+    check_digest(&digest, expected)
+}
+
+/// Which roots are built in a staging directory: `Some((base, name))` for a literal path
+/// line whose target does not exist and whose members no other line writes among (nor it
+/// among theirs); `None` for the rest, which are merged into what is there. Stale staging
+/// directories of every literal target are swept on the way.
+fn plan(paths: &CachePaths) -> Vec<Option<(PathBuf, Vec<u8>)>> {
+    // Where each line writes: a literal line only at and below its target, a glob line
+    // anywhere below its base.
+    let areas: Vec<PathBuf> = paths
+        .roots
+        .iter()
+        .map(|r| r.literal_path().unwrap_or_else(|| r.base.clone()))
+        .collect();
+    paths
+        .roots
+        .iter()
+        .enumerate()
+        .map(|(i, root)| {
+            let RootKind::Literal { name } = &root.kind else {
+                return None;
+            };
+            if name.is_empty() {
+                return None;
+            }
+            if root.base.is_dir() {
+                staging::sweep(&root.base, name);
+            }
+            let target = &areas[i];
+            let overlaps = areas
+                .iter()
+                .enumerate()
+                .any(|(j, a)| j != i && (a.starts_with(target) || target.starts_with(a)));
+            let absent = matches!(fs::symlink_metadata(target),
+                Err(e) if e.kind() == io::ErrorKind::NotFound);
+            (absent && !overlaps).then(|| (root.base.clone(), name.clone()))
+        })
+        .collect()
 }
 
 struct Extractor<'a> {
@@ -134,11 +207,17 @@ struct Extractor<'a> {
     /// removed), which costs an `lstat`, never a wrong answer; hashes keep it small.
     fresh: HashSet<PathBuf>,
     made: HashSet<u64>,
+    /// Per root: `(base, name)` when its target is built in a staging directory.
+    plan: Vec<Option<(PathBuf, Vec<u8>)>>,
+    /// Per root: its staging directory, once its first member arrived.
+    stages: Vec<Option<Stage>>,
 }
 
 impl<'a> Extractor<'a> {
-    fn new(paths: &'a CachePaths, budget: u64) -> Self {
+    fn new(paths: &'a CachePaths, budget: u64, plan: Vec<Option<(PathBuf, Vec<u8>)>>) -> Self {
         Self {
+            stages: plan.iter().map(|_| None).collect(),
+            plan,
             paths,
             budget,
             report: Unpacked::default(),
@@ -191,35 +270,27 @@ impl<'a> Extractor<'a> {
         Ok(())
     }
 
-    fn run<R: Read>(&mut self, archive: &mut tar::Archive<R>) -> Result<(), UnpackError> {
-        let corrupt = |e: io::Error| UnpackError::damaged(format!("archive is corrupt: {e}"));
-        let mut members = 0u64;
-        for entry in archive.entries().map_err(corrupt)? {
-            let mut entry = entry.map_err(corrupt)?;
-            members += 1;
-            if members > MAX_MEMBERS {
-                return Err(UnpackError::damaged(format!(
-                    "archive has more than {MAX_MEMBERS} members"
-                )));
-            }
-            let name = entry.path_bytes().into_owned();
-            let shown = String::from_utf8_lossy(&name).into_owned();
-            let kind = entry.header().entry_type();
-            if matches!(kind, EntryType::XGlobalHeader | EntryType::XHeader) {
-                continue;
-            }
-            let (root, target) = self
-                .resolve(&name)
+    fn run<R: Read>(&mut self, archive: &mut Reader<R>) -> Result<(), UnpackError> {
+        while let Some(member) = archive
+            .next_member()
+            .map_err(|d| UnpackError::damaged(d.0))?
+        {
+            let shown = reader::shown(&member.name);
+            let (index, rel) = self
+                .resolve(&member.name)
                 .map_err(|why| UnpackError::damaged(format!("hostile member '{shown}': {why}")))?;
-            let mtime = entry.header().mtime().unwrap_or(0);
-            let mode = entry.header().mode().unwrap_or(0o644) & 0o777;
-            self.prepare_parents(root, &target, &shown)?;
-            match kind {
-                EntryType::Directory => self.make_dir(&target, mode, mtime)?,
-                EntryType::Regular | EntryType::Continuous => {
+            let final_path = self.paths.roots[index].base.join(&rel);
+            let base = self.write_base(index)?;
+            let target = base.join(&rel);
+            let mtime = member.mtime.unwrap_or(0);
+            let mode = member.mode.unwrap_or(0o644) & 0o777;
+            self.prepare_parents(&base, &target, &shown)?;
+            match member.kind {
+                Kind::Directory => self.make_dir(&target, mode, mtime)?,
+                Kind::Regular => {
                     // The size the data really has: a pax `size` record overrides the header
                     // field, and the reader follows the record.
-                    let size = entry.size();
+                    let size = member.size;
                     if self
                         .report
                         .bytes
@@ -233,34 +304,34 @@ impl<'a> Extractor<'a> {
                         )));
                     }
                     if size <= SMALL_FILE {
-                        self.queue_file(&mut entry, target, mode, mtime, size)?;
+                        self.queue_file(archive, target, mode, mtime, size)?;
                     } else {
-                        self.write_file(&mut entry, &target, mode, mtime, size)?;
+                        self.write_file(archive, &target, mode, mtime, size)?;
                     }
                 }
-                EntryType::Symlink => {
-                    let link = entry
-                        .link_name_bytes()
-                        .ok_or_else(|| {
-                            UnpackError::damaged(format!("symlink '{shown}' has no target"))
-                        })?
-                        .into_owned();
-                    self.make_symlink(&target, &link, mtime)?;
+                Kind::Symlink => {
+                    if member.link.is_empty() {
+                        return Err(UnpackError::damaged(format!(
+                            "symlink '{shown}' has no target"
+                        )));
+                    }
+                    self.make_symlink(&target, &final_path, &member.link, mtime)?;
                 }
-                EntryType::Link => {
+                Kind::HardLink => {
                     return Err(UnpackError::damaged(format!(
                         "hostile member '{shown}': hard links are never restored"
                     )))
                 }
                 // wit-cache never archives these: an archive holding one was not made by us.
-                EntryType::Char | EntryType::Block | EntryType::Fifo => {
+                Kind::Char | Kind::Block | Kind::Fifo => {
                     return Err(UnpackError::damaged(format!(
                         "hostile member '{shown}': device nodes and FIFOs are never created"
                     )))
                 }
-                other => {
+                Kind::Other(flag) => {
                     return Err(UnpackError::damaged(format!(
-                        "member '{shown}' has an unsupported type {other:?}"
+                        "member '{shown}' has an unsupported type {}",
+                        std::ascii::escape_default(flag)
                     )))
                 }
             }
@@ -268,10 +339,50 @@ impl<'a> Extractor<'a> {
         Ok(())
     }
 
-    /// Maps a member name to its root and absolute target, or says why it is hostile.
-    fn resolve(&self, name: &[u8]) -> Result<(&'a Root, PathBuf), String> {
-        if name.len() > MAX_PATH_BYTES {
-            return Err(format!("name longer than {MAX_PATH_BYTES} bytes"));
+    /// Where root `index`'s members are written: its base, or the staging directory its
+    /// target is built in (created with the root's first member).
+    fn write_base(&mut self, index: usize) -> Result<PathBuf, UnpackError> {
+        if let Some(stage) = &self.stages[index] {
+            return Ok(stage.dir.clone());
+        }
+        let Some((base, name)) = &self.plan[index] else {
+            return Ok(self.paths.roots[index].base.clone());
+        };
+        if !self.verified.contains(base) {
+            fs::create_dir_all(base).map_err(|e| local(base, e))?;
+            self.verified.insert(base.clone());
+        }
+        let stage = Stage::create(base, name).map_err(|e| local(base, e))?;
+        let dir = stage.dir.clone();
+        self.verified.insert(dir.clone());
+        self.fresh.insert(dir.clone());
+        self.stages[index] = Some(stage);
+        Ok(dir)
+    }
+
+    /// Renames every staged target into place (the archive checked out).
+    fn commit_stages(&mut self) -> Result<(), UnpackError> {
+        for stage in self.stages.iter().flatten() {
+            stage.commit().map_err(|e| local(&stage.target(), e))?;
+        }
+        Ok(())
+    }
+
+    /// Maps a path written in a staging directory to where it is after the commit.
+    fn final_path(&self, path: &Path) -> PathBuf {
+        for stage in self.stages.iter().flatten() {
+            if let Ok(rest) = path.strip_prefix(&stage.dir) {
+                return stage.base.join(rest);
+            }
+        }
+        path.to_path_buf()
+    }
+
+    /// Maps a member name to its root's index and its path relative to the root's base, or
+    /// says why it is hostile.
+    fn resolve(&self, name: &[u8]) -> Result<(usize, PathBuf), String> {
+        if name.len() > reader::MAX_NAME_BYTES {
+            return Err(format!("name longer than {} bytes", reader::MAX_NAME_BYTES));
         }
         if name.first() == Some(&b'/') {
             return Err("absolute path".into());
@@ -316,7 +427,7 @@ impl<'a> Extractor<'a> {
                 store.unwrap_or_default()
             ));
         }
-        Ok((root, root.base.join(rel)))
+        Ok((index, rel))
     }
 
     /// Makes sure every directory between the root's base and `target` is a real directory:
@@ -324,7 +435,7 @@ impl<'a> Extractor<'a> {
     /// restore made it, which means the archive tries to write through its own symlink.
     fn prepare_parents(
         &mut self,
-        root: &Root,
+        base: &Path,
         target: &Path,
         shown: &str,
     ) -> Result<(), UnpackError> {
@@ -345,14 +456,14 @@ impl<'a> Extractor<'a> {
                 link.display()
             )));
         }
-        if !self.verified.contains(&root.base) {
-            fs::create_dir_all(&root.base).map_err(|e| local(&root.base, e))?;
-            self.verified.insert(root.base.clone());
+        if !self.verified.contains(base) {
+            fs::create_dir_all(base).map_err(|e| local(base, e))?;
+            self.verified.insert(base.to_path_buf());
         }
         let rel = parent
-            .strip_prefix(&root.base)
+            .strip_prefix(base)
             .expect("a target is below its base");
-        let mut dir = root.base.clone();
+        let mut dir = base.to_path_buf();
         for part in rel.components() {
             dir.push(part);
             if self.verified.contains(&dir) {
@@ -525,14 +636,26 @@ impl<'a> Extractor<'a> {
         Ok(())
     }
 
-    fn make_symlink(&mut self, path: &Path, target: &[u8], mtime: u64) -> Result<(), UnpackError> {
+    /// Makes a symlink at `path`, which is `final_path` once a staged target is in place.
+    fn make_symlink(
+        &mut self,
+        path: &Path,
+        final_path: &Path,
+        target: &[u8],
+        mtime: u64,
+    ) -> Result<(), UnpackError> {
         // Members of another path line are written below its base; a link at (or above) that
         // base would send them elsewhere. (`--path a` with `--path 'a/b/*'`: a symlink
         // member `0/a/b` must not redirect line 1.)
-        if let Some(root) = self.paths.roots.iter().find(|r| r.base.starts_with(path)) {
+        if let Some(root) = self
+            .paths
+            .roots
+            .iter()
+            .find(|r| r.base.starts_with(final_path))
+        {
             return Err(UnpackError::damaged(format!(
                 "hostile member: a symlink at {} would redirect the path '{}'",
-                path.display(),
+                final_path.display(),
                 root.spec
             )));
         }
@@ -562,7 +685,12 @@ impl<'a> Extractor<'a> {
     /// without following a symlink, so a mode never lands outside the restore.
     fn finish_dirs(&mut self) {
         use rayon::prelude::*;
-        self.dirs.par_iter().for_each(|(path, mode, mtime)| {
+        let dirs: Vec<_> = self
+            .dirs
+            .iter()
+            .map(|(path, mode, mtime)| (self.final_path(path), *mode, *mtime))
+            .collect();
+        dirs.par_iter().for_each(|(path, mode, mtime)| {
             let t = filetime::FileTime::from_unix_time(*mtime as i64, 0);
             let perm = fs::Permissions::from_mode(*mode);
             match File::options()
@@ -598,6 +726,9 @@ impl<'a> Extractor<'a> {
                 }
                 Err(_) => {}
             }
+        }
+        for stage in self.stages.iter().flatten() {
+            stage.discard();
         }
     }
 }

@@ -254,7 +254,11 @@ impl<W: Write> Packer<'_, W> {
                     "{} shrank while it was archived; its tail was stored as zeros",
                     path.display()
                 ));
-            } else if data.inner.metadata().is_ok_and(|now| now.len() > meta.len()) {
+            } else if data
+                .inner
+                .metadata()
+                .is_ok_and(|now| now.len() > meta.len())
+            {
                 (self.warn)(format!(
                     "{} grew while it was archived; only its first {} bytes were stored",
                     path.display(),
