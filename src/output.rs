@@ -162,6 +162,21 @@ impl Printer {
         self.stdout(&text);
     }
 
+    /// [`Printer::json`] for a document serialised straight to stdout (a listing of
+    /// thousands of entries, without a [`serde_json::Value`] tree in between).
+    pub fn json_doc(&self, value: &impl serde::Serialize) {
+        let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        let result = serde_json::to_writer_pretty(&mut out, value)
+            .map_err(io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush());
+        if let Err(err) = result {
+            if err.kind() != io::ErrorKind::BrokenPipe {
+                eprintln!("error: cannot write to stdout: {err}");
+            }
+        }
+    }
+
     /// Plain data on stdout (a hash, a table). A closed pipe is success.
     #[allow(clippy::unused_self, reason = "all printing goes through the Printer")]
     pub fn stdout(&self, text: &str) {

@@ -42,7 +42,11 @@ pub fn run(global: &GlobalArgs, args: &ListArgs, printer: &Printer) -> anyhow::R
     })?;
     report_bad(&listing, printer);
     if printer.json_mode() {
-        printer.json(&views::list(tier.as_ref(), &listing.entries, listing.total));
+        printer.json_doc(&views::ListView::new(
+            tier.as_ref(),
+            &listing.entries,
+            listing.total,
+        ));
         return Ok(Exit::Success);
     }
     print_table(tier.as_ref(), &listing, repo.is_none(), printer);

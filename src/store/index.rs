@@ -209,6 +209,38 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<IndexRow> {
     Ok(Entry::check(raw, Some(usage)).map_err(bad))
 }
 
+/// Sorts rows as the `ORDER BY` of [`Sort`] would: a checked entry's fields hold exactly its
+/// columns' values, and text compares bytewise as SQLite's default collation does. Rows that
+/// are not usable entries go last, in table order.
+fn sort_rows(rows: &mut Vec<IndexRow>, sort: Sort) {
+    use std::cmp::Ordering;
+    fn usage(e: &Entry) -> (i64, i64, u64) {
+        e.usage.as_ref().map_or((0, 0, 0), |u| {
+            (u.id, u.last_accessed_at.ms(), u.access_count)
+        })
+    }
+    let order = |a: &Entry, b: &Entry| -> Ordering {
+        let ((ida, la, ca), (idb, lb, cb)) = (usage(a), usage(b));
+        match sort {
+            Sort::Created => (b.created_at, idb).cmp(&(a.created_at, ida)),
+            Sort::LastUsed => (lb, idb).cmp(&(la, ida)),
+            Sort::LeastRecentlyUsed => (&a.repo, la, ida).cmp(&(&b.repo, lb, idb)),
+            Sort::Size => (b.size_bytes, idb).cmp(&(a.size_bytes, ida)),
+            Sort::Hits => (cb, lb, idb).cmp(&(ca, la, ida)),
+        }
+    };
+    // Rows are large: sort their positions, then move each row once.
+    let mut order_of: Vec<usize> = (0..rows.len()).collect();
+    order_of.sort_by(|&i, &j| match (&rows[i], &rows[j]) {
+        (Ok(a), Ok(b)) => order(a, b),
+        (Ok(_), Err(_)) => Ordering::Less,
+        (Err(_), Ok(_)) => Ordering::Greater,
+        (Err(_), Err(_)) => i.cmp(&j),
+    });
+    let mut taken: Vec<Option<IndexRow>> = std::mem::take(rows).into_iter().map(Some).collect();
+    rows.extend(order_of.into_iter().filter_map(|i| taken[i].take()));
+}
+
 /// What an insert did.
 #[derive(Debug)]
 pub enum Inserted {
@@ -294,6 +326,14 @@ fn too_new(version: usize) -> rusqlite::Error {
     ))
 }
 
+/// The page cache of a connection: big enough for the whole index of a busy host (10,000
+/// entries and their restore history are about 9 MiB), so that `stats` and `gc`, which visit
+/// rows through indexes, do not read the same pages again and again. It is an upper bound:
+/// memory is only taken for pages read.
+fn set_cache_size(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "cache_size", -32_768)
+}
+
 fn scope_text(scope: Option<&str>) -> &str {
     scope.unwrap_or("")
 }
@@ -319,6 +359,7 @@ impl Index {
             }
         }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        set_cache_size(&conn)?;
         let mut index = Self { conn, steps: 0 };
         index.migrate()?;
         Ok(index)
@@ -345,6 +386,7 @@ impl Index {
         if version as usize > MIGRATIONS.len() {
             return Err(too_new(version as usize));
         }
+        set_cache_size(&conn)?;
         let mut index = Self { conn, steps: 0 };
         index.steps = index.applied_steps()?;
         Ok(index)
@@ -753,14 +795,21 @@ impl Index {
             "SELECT {ENTRY_COLUMNS} FROM entries{}",
             Self::where_clause(filter, &mut args)
         );
-        sql.push_str(match filter.sort {
-            Sort::Created => " ORDER BY created_at DESC, id DESC",
-            Sort::LastUsed => " ORDER BY last_accessed_at DESC, id DESC",
-            Sort::LeastRecentlyUsed => " ORDER BY repo, last_accessed_at ASC, id ASC",
-            Sort::Size => " ORDER BY size_bytes DESC, id DESC",
-            Sort::Hits => " ORDER BY access_count DESC, last_accessed_at DESC, id DESC",
-        });
-        if filter.limit.is_some() || filter.offset > 0 {
+        // A whole listing is read in table order and sorted here: SQLite sorts whole rows in a
+        // temporary b-tree that spills to disk past its cache (most of the time of `list` on
+        // 10,000 entries), while sorting the checked entries costs a millisecond. With a
+        // limit, SQLite keeps only the top rows and sorts those.
+        let whole = filter.limit.is_none() && filter.offset == 0;
+        if !whole {
+            sql.push_str(match filter.sort {
+                Sort::Created => " ORDER BY created_at DESC, id DESC",
+                Sort::LastUsed => " ORDER BY last_accessed_at DESC, id DESC",
+                Sort::LeastRecentlyUsed => " ORDER BY repo, last_accessed_at ASC, id ASC",
+                Sort::Size => " ORDER BY size_bytes DESC, id DESC",
+                Sort::Hits => " ORDER BY access_count DESC, last_accessed_at DESC, id DESC",
+            });
+        }
+        if !whole {
             let limit = filter
                 .limit
                 .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
@@ -772,7 +821,11 @@ impl Index {
             rusqlite::params_from_iter(args.iter().map(AsRef::as_ref)),
             read_row,
         )?;
-        rows.collect()
+        let mut rows: Vec<IndexRow> = rows.collect::<rusqlite::Result<_>>()?;
+        if whole {
+            sort_rows(&mut rows, filter.sort);
+        }
+        Ok(rows)
     }
 
     /// How many rows match a filter, without its limit and offset.
