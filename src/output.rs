@@ -190,78 +190,77 @@ impl Printer {
     }
 
     /// A table on stdout: a bold header when colour is on, columns padded to fit. Columns
-    /// listed in `right` are right-aligned (numbers, sizes).
+    /// listed in `right` are right-aligned (numbers, sizes). When the output has a width (a
+    /// terminal, or `COLUMNS`), the widest text column gives way so that rows fit on one line:
+    /// its cells are shortened in the middle, keeping the start and the tail that tells keys
+    /// such as `npm-Linux-<hash>` apart.
     pub fn table(&self, headers: &[&str], rows: &[Vec<String>], right: &[usize]) {
         // Cells hold keys, paths and names from the store: never raw control characters.
-        let escaped: Vec<Vec<String>> = rows
+        let mut cells: Vec<Vec<std::borrow::Cow<'_, str>>> = rows
             .iter()
-            .map(|r| r.iter().map(|c| escape(c).into_owned()).collect())
+            .map(|r| r.iter().map(|c| escape(c)).collect())
             .collect();
-        let rows = escaped.as_slice();
         let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-        for row in rows {
+        for row in &cells {
             for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
+                *w = (*w).max(width_of(cell));
             }
         }
-        // On a terminal, the widest text column gives way so that rows fit on one line.
-        let mut rows = std::borrow::Cow::Borrowed(rows);
-        if let Some((terminal_size::Width(cols), _)) = terminal_size::terminal_size_of(io::stdout())
-        {
+        if let Some(cols) = output_width() {
             let total: usize = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
             let widest = (0..widths.len())
                 .filter(|i| !right.contains(i))
                 .max_by_key(|i| widths[*i]);
-            if let (true, Some(col)) = (total > usize::from(cols), widest) {
-                let fit = widths[col]
-                    .saturating_sub(total - usize::from(cols))
-                    .max(12);
+            if let (true, Some(col)) = (total > cols, widest) {
+                let fit = widths[col].saturating_sub(total - cols).max(MIN_SHORTENED);
                 widths[col] = fit;
-                let clipped: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|row| {
-                        let mut row = row.clone();
-                        if let Some(cell) = row.get_mut(col) {
-                            if cell.chars().count() > fit {
-                                *cell = cell.chars().take(fit - 1).chain(['…']).collect();
-                            }
+                for row in &mut cells {
+                    if let Some(cell) = row.get_mut(col) {
+                        if width_of(cell) > fit {
+                            *cell = std::borrow::Cow::Owned(shorten_middle(cell, fit));
                         }
-                        row
-                    })
-                    .collect();
-                rows = std::borrow::Cow::Owned(clipped);
+                    }
+                }
             }
         }
-        let line = |cells: &mut dyn Iterator<Item = &str>| {
-            let mut out = String::new();
+        let mut text = String::with_capacity(
+            (widths.iter().sum::<usize>() + 2 * widths.len() + 1) * (rows.len() + 1),
+        );
+        let line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
             for (i, (cell, w)) in cells.zip(&widths).enumerate() {
-                let pad = w - cell.chars().count();
+                let pad = w.saturating_sub(width_of(cell));
                 if i > 0 {
                     out.push_str("  ");
                 }
                 if right.contains(&i) {
-                    out.push_str(&" ".repeat(pad));
+                    push_spaces(out, pad);
                     out.push_str(cell);
                 } else {
                     out.push_str(cell);
                     if i + 1 < widths.len() {
-                        out.push_str(&" ".repeat(pad));
+                        push_spaces(out, pad);
                     }
                 }
             }
             out.push('\n');
-            out
         };
-        let head = line(&mut headers.iter().copied());
-        let mut text = if self.color {
-            format!("\x1b[1m{}\x1b[0m\n", head.trim_end())
+        if self.color {
+            let mut head = String::new();
+            line(&mut head, &mut headers.iter().copied());
+            text.push_str(&format!("\x1b[1m{}\x1b[0m\n", head.trim_end()));
         } else {
-            head
-        };
-        for row in rows.iter() {
-            text.push_str(&line(&mut row.iter().map(String::as_str)));
+            line(&mut text, &mut headers.iter().copied());
+        }
+        for row in &cells {
+            line(&mut text, &mut row.iter().map(AsRef::as_ref));
         }
         self.stdout(&text);
+    }
+
+    /// The width tables and bars must fit in: `COLUMNS` when set (as `ls` honours it), else
+    /// the terminal's; `None` when stdout is neither (a file, a pipe).
+    pub fn width(&self) -> Option<usize> {
+        output_width()
     }
 
     fn paint(&self, text: &str, code: &str) -> String {
@@ -271,6 +270,54 @@ impl Printer {
             text.to_string()
         }
     }
+}
+
+/// A cell is never shortened below this many characters.
+const MIN_SHORTENED: usize = 12;
+
+fn output_width() -> Option<usize> {
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+    {
+        return Some(n);
+    }
+    terminal_size::terminal_size_of(io::stdout()).map(|(terminal_size::Width(w), _)| usize::from(w))
+}
+
+fn width_of(text: &str) -> usize {
+    if text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().count()
+    }
+}
+
+fn push_spaces(out: &mut String, n: usize) {
+    const SPACES: &str = "                                                                ";
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        left -= k;
+    }
+}
+
+/// `text` in at most `fit` characters (`fit` ≥ 2): its start, `…`, and its end, the end
+/// getting the larger share because that is where keys differ (`npm-Linux-…c2edf8a6`).
+pub fn shorten_middle(text: &str, fit: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= fit {
+        return text.to_string();
+    }
+    let keep = fit.saturating_sub(1);
+    let head = keep * 2 / 5;
+    let tail = keep - head;
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    out
 }
 
 /// Makes text safe to print on one line of a terminal or CI log: control characters (C0, DEL,
@@ -326,6 +373,15 @@ fn push_escaped(out: &mut String, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::escape;
+
+    #[test]
+    fn long_cells_keep_their_start_and_tail() {
+        let key = "npm-Linux-5f1c0e4b9d2a7c3e8f6b1a0d9c8e7f6a";
+        let short = super::shorten_middle(key, 20);
+        assert_eq!(short.chars().count(), 20);
+        assert_eq!(short, "npm-Lin…1a0d9c8e7f6a");
+        assert_eq!(super::shorten_middle("short", 20), "short");
+    }
 
     #[test]
     fn control_characters_cannot_reach_a_log_raw() {

@@ -47,9 +47,13 @@ pub fn run(global: &GlobalArgs, args: &ListArgs, printer: &Printer) -> anyhow::R
             &listing.entries,
             listing.total,
         ));
+        std::mem::forget(listing);
         return Ok(Exit::Success);
     }
     print_table(tier.as_ref(), &listing, repo.is_none(), printer);
+    // The process ends next: freeing 10,000 entries one allocation at a time would be a
+    // sixth of the command's time, for memory the exit returns anyway.
+    std::mem::forget(listing);
     Ok(Exit::Success)
 }
 

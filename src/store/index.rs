@@ -186,9 +186,9 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<IndexRow> {
         )))));
     };
     let raw = RawEntry {
-        repo: repo.clone(),
+        repo,
         scope: (!scope.is_empty()).then_some(scope),
-        key: key.clone(),
+        key,
         version: text(row, 4).unwrap_or_default(),
         paths,
         codec: codec_name,
@@ -206,7 +206,16 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<IndexRow> {
         last_accessed_at,
         access_count,
     };
-    Ok(Entry::check(raw, Some(usage)).map_err(bad))
+    Ok(
+        Entry::check_or_return(raw, Some(usage)).map_err(|(damage, raw)| BadEntry {
+            place: format!("index row {id}"),
+            key: raw.key,
+            repo: raw.repo,
+            damage,
+            row: Some(id),
+            archive,
+        }),
+    )
 }
 
 /// Sorts rows as the `ORDER BY` of [`Sort`] would: a checked entry's fields hold exactly its
@@ -882,10 +891,13 @@ impl Index {
         since: Option<Timestamp>,
     ) -> rusqlite::Result<Vec<RepoStats>> {
         let since_ms = since.map_or(i64::MIN, Timestamp::ms);
+        // Store-wide, a scan of the tables in storage order beats walking the repo indexes,
+        // which visits every row's table page once per index entry.
+        let hint = if repo.is_none() { " NOT INDEXED" } else { "" };
         let mut stmt = self.conn.prepare(&format!(
             "WITH e AS (
                  SELECT repo, count(*) AS entries, {SIZE_SUM} AS size
-                 FROM entries WHERE ?1 IS NULL OR repo = ?1 GROUP BY repo),
+                 FROM entries{hint} WHERE ?1 IS NULL OR repo = ?1 GROUP BY repo),
              a AS (
                  SELECT repo,
                         sum(outcome = 'hit') AS hits,
@@ -893,7 +905,7 @@ impl Index {
                         sum(outcome = 'miss') AS misses,
                         sum(max(CAST(bytes AS INTEGER), 0)) AS bytes,
                         sum(max(CAST(duration_ms AS INTEGER), 0)) AS ms
-                 FROM restore_attempts WHERE at >= ?2 AND (?1 IS NULL OR repo = ?1) GROUP BY repo),
+                 FROM restore_attempts{hint} WHERE at >= ?2 AND (?1 IS NULL OR repo = ?1) GROUP BY repo),
              r AS (SELECT repo FROM e UNION SELECT repo FROM a)
              SELECT r.repo, coalesce(e.entries, 0), coalesce(e.size, 0), coalesce(a.hits, 0),
                     coalesce(a.partial_hits, 0), coalesce(a.misses, 0), coalesce(a.bytes, 0),

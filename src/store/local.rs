@@ -304,7 +304,10 @@ impl LocalStore {
                 ));
                 continue;
             }
-            let found = match self.dirs.scan(&[ARCHIVES_DIR.as_bytes(), &shard.name]) {
+            let found = match self
+                .dirs
+                .scan_kinds(&[ARCHIVES_DIR.as_bytes(), &shard.name])
+            {
                 Ok(f) => f,
                 Err(e) => {
                     strange.push(format!("cannot read a shard directory: {e}"));
@@ -319,13 +322,7 @@ impl LocalStore {
                     .filter(|(id, _)| id.shard().as_bytes() == shard.name.as_slice());
                 match parsed {
                     Some((id, codec)) if f.kind == Kind::File => {
-                        files.insert(
-                            id,
-                            ArchiveFile {
-                                codec,
-                                modified: f.modified,
-                            },
-                        );
+                        files.insert(id, ArchiveFile { codec });
                     }
                     _ => strange.push(format!(
                         "{}/{ARCHIVES_DIR}/{shard_name}/{name} is {} that the store did not \
@@ -349,7 +346,18 @@ impl LocalStore {
     ) -> anyhow::Result<()> {
         let known = self.index.archives()?;
         for (id, f) in files {
-            if known.contains(id) || younger_than(f.modified, ORPHAN_GRACE) {
+            if known.contains(id) {
+                continue;
+            }
+            // Only an orphan's age is needed: the scan did not read any file's times.
+            // (Gone meanwhile: nothing to sweep.)
+            let Some(modified) = self
+                .dirs
+                .modified(&layout::archive_dir(id), id.file_name(f.codec).as_bytes())
+            else {
+                continue;
+            };
+            if younger_than(Some(modified), ORPHAN_GRACE) {
                 continue;
             }
             if dry_run {
@@ -570,7 +578,6 @@ pub struct Trace {
 /// A present archive file, as a scan found it.
 struct ArchiveFile {
     codec: super::archive::Codec,
-    modified: Option<SystemTime>,
 }
 
 /// What `verify` found.
