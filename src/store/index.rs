@@ -932,78 +932,101 @@ impl Index {
             })
         })?;
         let mut repos: Vec<RepoStats> = rows.collect::<rusqlite::Result<_>>()?;
+        let mut worth = self.worth(repo, since_ms)?;
         for s in &mut repos {
-            s.worth = Some(self.worth(&s.repo, since_ms)?);
+            s.worth = Some(worth.remove(&s.repo).unwrap_or_default());
         }
         Ok(repos)
     }
 
-    /// What the cache was worth to `repo` since `since_ms` (see [`Worth`]).
-    fn worth(&self, repo: &str, since_ms: i64) -> rusqlite::Result<Worth> {
+    /// What the cache was worth to each repo (or just `repo`) since `since_ms` (see
+    /// [`Worth`]): one grouped query per table, whatever the number of repos.
+    fn worth(
+        &self,
+        repo: Option<&str>,
+        since_ms: i64,
+    ) -> rusqlite::Result<std::collections::HashMap<String, Worth>> {
         let n = |v: Option<i64>| v.unwrap_or(0).max(0) as u64;
-        let never: Option<i64> = self.conn.query_row(
-            "SELECT count(*) FROM entries WHERE repo = ?1 AND access_count = 0",
-            [repo],
-            |r| r.get(0),
-        )?;
-        let mut worth = Worth {
-            never_restored: n(never),
-            ..Worth::default()
+        let hint = if repo.is_none() { " NOT INDEXED" } else { "" };
+        let mut out: std::collections::HashMap<String, Worth> = std::collections::HashMap::new();
+        let mut grouped = |sql: &str,
+                           set: &mut dyn FnMut(&mut Worth, &Row<'_>) -> rusqlite::Result<()>|
+         -> rusqlite::Result<()> {
+            let mut stmt = self.conn.prepare(sql)?;
+            let mut rows = stmt.query(params![repo, since_ms])?;
+            while let Some(r) = rows.next()? {
+                let name = text(r, 0).unwrap_or_default();
+                set(out.entry(name).or_default(), r)?;
+            }
+            Ok(())
         };
+        grouped(
+            &format!(
+                "SELECT repo, count(*) FROM entries{hint}
+                 WHERE (?1 IS NULL OR repo = ?1) AND ?2 = ?2 AND access_count = 0 GROUP BY repo"
+            ),
+            &mut |w, r| {
+                w.never_restored = n(r.get(1)?);
+                Ok(())
+            },
+        )?;
         if self.steps >= 1 {
-            let evicted: Option<i64> = self.conn.query_row(
-                "SELECT count(*) FROM removals WHERE repo = ?1 AND at >= ?2
-                     AND why IN ('evicted', 'expired') AND access_count = 0",
-                params![repo, since_ms],
-                |r| r.get(0),
+            grouped(
+                "SELECT repo, count(*) FROM removals WHERE (?1 IS NULL OR repo = ?1) AND at >= ?2
+                     AND why IN ('evicted', 'expired') AND access_count = 0 GROUP BY repo",
+                &mut |w, r| {
+                    w.evicted_unused = n(r.get(1)?);
+                    Ok(())
+                },
             )?;
-            worth.evicted_unused = n(evicted);
         }
         if self.steps >= 2 {
-            let (saves, bytes): (Option<i64>, Option<i64>) = self.conn.query_row(
-                "SELECT count(*), sum(max(CAST(size_bytes AS INTEGER), 0)) FROM saves
-                 WHERE repo = ?1 AND at >= ?2",
-                params![repo, since_ms],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+            grouped(
+                "SELECT repo, count(*), sum(max(CAST(size_bytes AS INTEGER), 0)) FROM saves
+                 WHERE (?1 IS NULL OR repo = ?1) AND at >= ?2 GROUP BY repo",
+                &mut |w, r| {
+                    w.saves = n(r.get(1)?);
+                    w.bytes_saved = n(r.get(2)?);
+                    Ok(())
+                },
             )?;
-            worth.saves = n(saves);
-            worth.bytes_saved = n(bytes);
-            let (restore, command): (Option<i64>, Option<i64>) = self.conn.query_row(
-                "SELECT sum(max(CAST(duration_ms AS INTEGER), 0)),
-                        sum(max(CAST(command_ms AS INTEGER), 0))
-                 FROM restore_attempts
-                 WHERE repo = ?1 AND at >= ?2 AND command_ms IS NOT NULL",
-                params![repo, since_ms],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+            grouped(
+                &format!(
+                    "SELECT repo, sum(max(CAST(duration_ms AS INTEGER), 0)),
+                            sum(max(CAST(command_ms AS INTEGER), 0))
+                     FROM restore_attempts{hint}
+                     WHERE (?1 IS NULL OR repo = ?1) AND at >= ?2 AND command_ms IS NOT NULL
+                     GROUP BY repo"
+                ),
+                &mut |w, r| {
+                    w.measured_restore_ms = n(r.get(1)?);
+                    w.command_ms = n(r.get(2)?);
+                    Ok(())
+                },
             )?;
-            worth.measured_restore_ms = n(restore);
-            worth.command_ms = n(command);
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT CASE WHEN json_valid(miss_reasons)
-                            THEN coalesce(json_extract(miss_reasons, '$[0]'), 'none')
-                            ELSE 'none' END AS kind, count(*)
-                 FROM restore_attempts
-                 WHERE repo = ?1 AND at >= ?2 AND outcome = 'miss'
-                 GROUP BY kind",
+            grouped(
+                &format!(
+                    "SELECT repo, CASE WHEN json_valid(miss_reasons)
+                                 THEN coalesce(json_extract(miss_reasons, '$[0]'), 'none')
+                                 ELSE 'none' END AS kind, count(*)
+                     FROM restore_attempts{hint}
+                     WHERE (?1 IS NULL OR repo = ?1) AND at >= ?2 AND outcome = 'miss'
+                     GROUP BY repo, kind"
+                ),
+                &mut |w, r| {
+                    let kind = text(r, 1).unwrap_or_else(|| "none".into());
+                    // Only the kinds this binary names; anything else a row holds is "none".
+                    let kind = if crate::store::misses::KINDS.contains(&kind.as_str()) {
+                        kind
+                    } else {
+                        "none".to_string()
+                    };
+                    *w.miss_reasons.entry(kind).or_default() += n(r.get(2)?);
+                    Ok(())
+                },
             )?;
-            let rows = stmt.query_map(params![repo, since_ms], |r| {
-                Ok((
-                    text(r, 0).unwrap_or_else(|| "none".into()),
-                    r.get::<_, i64>(1)?,
-                ))
-            })?;
-            for row in rows {
-                let (kind, count) = row?;
-                // Only the kinds this binary names; anything else a row holds is "none".
-                let kind = if crate::store::misses::KINDS.contains(&kind.as_str()) {
-                    kind
-                } else {
-                    "none".to_string()
-                };
-                *worth.miss_reasons.entry(kind).or_default() += count.max(0) as u64;
-            }
         }
-        Ok(worth)
+        Ok(out)
     }
 
     /// The most restored keys since `since`: (repo, key, restores), most first.
@@ -1014,11 +1037,12 @@ impl Index {
         limit: u32,
     ) -> rusqlite::Result<Vec<(String, String, u64)>> {
         let since_ms = since.map_or(i64::MIN, Timestamp::ms);
-        let mut stmt = self.conn.prepare(
-            "SELECT repo, matched_key, count(*) AS n FROM restore_attempts
+        let hint = if repo.is_none() { " NOT INDEXED" } else { "" };
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT repo, matched_key, count(*) AS n FROM restore_attempts{hint}
              WHERE outcome != 'miss' AND at >= ?2 AND (?1 IS NULL OR repo = ?1)
-             GROUP BY repo, matched_key ORDER BY n DESC, repo, matched_key LIMIT ?3",
-        )?;
+             GROUP BY repo, matched_key ORDER BY n DESC, repo, matched_key LIMIT ?3"
+        ))?;
         let rows = stmt.query_map(params![repo, since_ms, limit], |r| {
             Ok((
                 text(r, 0).unwrap_or_default(),
