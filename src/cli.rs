@@ -28,7 +28,10 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Options every subcommand takes; `--help` lists them under their own heading, after the
+/// subcommand's own.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env
     /// CACHE_DIR is honoured after WIT_CACHE_DIR]

@@ -5,9 +5,11 @@
 //! or `--color never`. A closed stdout (`wit-cache list | head`) is not an error.
 
 use std::io::{self, IsTerminal, Write};
+use std::time::{Duration, Instant};
 
 use crate::cli::{ColorChoice, GlobalArgs};
 use crate::store::archive::Progress;
+use crate::units::human_size;
 
 pub struct Printer {
     json: bool,
@@ -16,21 +18,70 @@ pub struct Printer {
     color: bool,
 }
 
-/// Below this many bytes a save or restore is over too soon for a bar to help.
-const BAR_THRESHOLD: u64 = 8 << 20;
+/// A bar on a terminal appears only for work still running after this long: a quick save
+/// or restore draws nothing and never waits for the drawing thread.
+const BAR_DELAY: Duration = Duration::from_secs(1);
+/// How often the bar is redrawn.
+const BAR_TICK: Duration = Duration::from_millis(100);
+/// Without a terminal (a CI log), a plain line for work still running after this long, and
+/// then one at most this often, as actions/cache prints "Received X of Y".
+const LOG_INTERVAL: Duration = Duration::from_secs(5);
+/// Hidden, for tests: the log interval in milliseconds (0: the first line at once).
+const LOG_INTERVAL_ENV: &str = "WIT_CACHE_PROGRESS_INTERVAL_MS";
 
-/// Draws a progress bar from a [`Progress`] counter until dropped.
+/// What a progress counter counts, so that the bar and the log lines say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// Archive bytes read, of the archive's size (restore).
+    ArchiveBytes,
+    /// File bytes read from the paths (save; the total is not known in advance).
+    FileBytes,
+}
+
+/// Draws progress from a [`Progress`] counter until dropped. Dropping it wakes the drawing
+/// thread at once (it waits on a channel, not in a sleep), so the work never waits a tick.
 pub struct ProgressGuard {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for ProgressGuard {
     fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        drop(self.stop.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// One progress report as words: `120.00 MiB of 400.00 MiB archive read (30 %), 40.0 MiB/s`.
+fn progress_words(counted: Counted, done: u64, total: Option<u64>, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64().max(0.001);
+    let rate = human_size((done as f64 / secs) as u64);
+    match (counted, total) {
+        (Counted::ArchiveBytes, Some(total)) => format!(
+            "{} of {} archive read ({:.0} %), {rate}/s",
+            human_size(done),
+            human_size(total),
+            done as f64 * 100.0 / total.max(1) as f64
+        ),
+        (Counted::ArchiveBytes, None) => format!("{} of archive read, {rate}/s", human_size(done)),
+        (Counted::FileBytes, _) => format!("{} of files read, {rate}/s", human_size(done)),
+    }
+}
+
+/// Time left at the average rate since the start (steadier than the rate of the last
+/// moments, which jumps with the sizes of the files passing by).
+fn eta(done: u64, total: u64, elapsed: Duration) -> String {
+    if done == 0 || done >= total {
+        return String::new();
+    }
+    let left = elapsed.as_secs_f64() * (total - done) as f64 / done as f64;
+    let left = left.round() as u64;
+    if left >= 60 {
+        format!("{}m{:02}s left", left / 60, left % 60)
+    } else {
+        format!("{left}s left")
     }
 }
 
@@ -52,54 +103,104 @@ impl Printer {
         }
     }
 
-    /// A progress bar for `what`, fed by `counter` (of `total` bytes when known), drawn on
-    /// stderr once the work is big enough to be worth watching; it goes away when the guard
-    /// is dropped. Nothing at all when nobody is watching.
+    /// Progress of `what` (a save or restore), fed by `counter` (of `total` bytes when
+    /// known). On a terminal: a bar, drawn only once the work has run for [`BAR_DELAY`], one
+    /// line wide whatever the key. Otherwise (a CI log): a plain line after
+    /// [`LOG_INTERVAL`] and then at most that often. Nothing with `-q` or `--json` (on a
+    /// terminal) and nothing for work that ends sooner.
     pub fn progress(
         &self,
         what: &str,
         total: Option<u64>,
         counter: &Progress,
+        counted: Counted,
     ) -> Option<ProgressGuard> {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        // Only for a person watching: stderr is a terminal, no `--json`, no `-q`.
-        if self.json || self.quiet || !io::stderr().is_terminal() {
+        if self.quiet {
             return None;
         }
-        let stop = std::sync::Arc::new(AtomicBool::new(false));
-        let (flag, counter, what) = (stop.clone(), counter.clone(), what.to_string());
+        let terminal = io::stderr().is_terminal();
+        if terminal && self.json {
+            return None;
+        }
+        let (stop, wait) = std::sync::mpsc::channel::<()>();
+        let counter = counter.clone();
+        let what = what.to_string();
+        let started = Instant::now();
+        if !terminal {
+            let interval = std::env::var(LOG_INTERVAL_ENV)
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .map_or(LOG_INTERVAL, Duration::from_millis);
+            let line = move || {
+                eprintln!(
+                    "{}: {}",
+                    escape(&what),
+                    progress_words(counted, counter.get(), total, started.elapsed())
+                );
+            };
+            if interval.is_zero() {
+                line();
+            }
+            let every = interval.max(BAR_TICK);
+            let thread = std::thread::spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(every)
+                {
+                    line();
+                }
+            });
+            return Some(ProgressGuard {
+                stop: Some(stop),
+                thread: Some(thread),
+            });
+        }
         let thread = std::thread::spawn(move || {
-            let mut bar: Option<indicatif::ProgressBar> = None;
-            while !flag.load(Ordering::Relaxed) {
-                std::thread::sleep(std::time::Duration::from_millis(100));
+            use std::sync::mpsc::RecvTimeoutError::Timeout;
+            if !matches!(wait.recv_timeout(BAR_DELAY), Err(Timeout)) {
+                return;
+            }
+            let cols = terminal_size::terminal_size_of(io::stderr())
+                .map_or(80, |(terminal_size::Width(w), _)| usize::from(w));
+            // The bar gets what the key and the numbers leave, at least ten cells; the key
+            // is shortened in the middle so that the line never wraps.
+            let numbers = match counted {
+                Counted::ArchiveBytes => {
+                    " [] 1023.99 MiB/1023.99 MiB archive 1023.99 MiB/s 59m59s left"
+                }
+                Counted::FileBytes => " 1023.99 MiB of files read (1023.99 MiB/s)",
+            }
+            .len();
+            let fit = cols.saturating_sub(numbers + 12).max(12);
+            let msg = shorten_middle(&escape(&what), fit);
+            let template = match (counted, total) {
+                (Counted::ArchiveBytes, Some(_)) => {
+                    "{msg} [{wide_bar}] {bytes}/{total_bytes} archive {bytes_per_sec} {prefix}"
+                }
+                _ => "{spinner} {msg} {bytes} of files read ({bytes_per_sec})",
+            };
+            let bar = indicatif::ProgressBar::with_draw_target(
+                total,
+                indicatif::ProgressDrawTarget::stderr(),
+            )
+            .with_style(
+                indicatif::ProgressStyle::with_template(template)
+                    .expect("the templates above are valid")
+                    .progress_chars("=> "),
+            )
+            .with_message(msg);
+            loop {
                 let done = counter.get();
-                if bar.is_none() && total.unwrap_or(done).max(done) >= BAR_THRESHOLD {
-                    let style = match total {
-                        Some(_) => "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
-                        None => "{spinner} {msg} {bytes} read ({bytes_per_sec})",
-                    };
-                    let b = indicatif::ProgressBar::with_draw_target(
-                        total,
-                        indicatif::ProgressDrawTarget::stderr(),
-                    )
-                    .with_style(
-                        indicatif::ProgressStyle::with_template(style)
-                            .expect("the templates above are valid")
-                            .progress_chars("=> "),
-                    )
-                    .with_message(what.clone());
-                    bar = Some(b);
+                bar.set_position(done);
+                if let Some(total) = total {
+                    bar.set_prefix(eta(done, total, started.elapsed()));
                 }
-                if let Some(b) = &bar {
-                    b.set_position(done);
+                if !matches!(wait.recv_timeout(BAR_TICK), Err(Timeout)) {
+                    break;
                 }
             }
-            if let Some(b) = bar {
-                b.finish_and_clear();
-            }
+            bar.finish_and_clear();
         });
         Some(ProgressGuard {
-            stop,
+            stop: Some(stop),
             thread: Some(thread),
         })
     }

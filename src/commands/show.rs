@@ -9,7 +9,7 @@ use crate::error::Exit;
 use crate::output::Printer;
 use crate::request::{self, Stores};
 use crate::store::{archive, Entry, Filter, LocalStore, Tier, Timestamp};
-use crate::units::human_size;
+use crate::units::{count, human_size};
 use crate::views;
 
 pub fn run(global: &GlobalArgs, args: &ShowArgs, printer: &Printer) -> anyhow::Result<Exit> {
@@ -116,11 +116,11 @@ fn print_entry(printer: &Printer, store: &LocalStore, e: &Entry, files: &[Member
     field(
         "size",
         format!(
-            "{} {} ({} unpacked, {} files)",
+            "{} {} archive, {} unpacked, {}",
             human_size(e.size_bytes),
             e.codec.name(),
             human_size(e.unpacked_bytes),
-            e.file_count
+            count(e.file_count, "file", "files")
         ),
     );
     field(
@@ -134,7 +134,11 @@ fn print_entry(printer: &Printer, store: &LocalStore, e: &Entry, files: &[Member
     if let Some(u) = &e.usage {
         field(
             "last used",
-            format!("{} ({} uses)", u.last_accessed_at.rfc3339(), u.access_count),
+            format!(
+                "{} ({})",
+                u.last_accessed_at.rfc3339(),
+                count(u.access_count, "use", "uses")
+            ),
         );
     }
     field(

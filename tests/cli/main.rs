@@ -11,6 +11,7 @@ mod hostile;
 mod lines;
 mod manage;
 mod misses;
+mod output;
 mod remote;
 mod restore;
 mod run;
