@@ -885,6 +885,18 @@ impl Tier for LocalStore {
             ..GcReport::default()
         };
         report.removed.left_alone = strange;
+        report.doomed = vanished
+            .iter()
+            .map(|e| gc::Doomed::of(e, gc::NO_ARCHIVE))
+            .chain(bad.iter().map(|b| gc::Doomed {
+                repo: b.repo.clone(),
+                key: b.key.clone(),
+                scope: None,
+                size_bytes: 0,
+                why: gc::DAMAGED,
+            }))
+            .chain(plan.doomed())
+            .collect();
         if dry_run {
             let doomed: Vec<Entry> = plan.entries().cloned().collect();
             let would = Removed::would(&doomed);

@@ -163,3 +163,35 @@ fn subcommand_help_puts_global_options_under_their_own_heading() {
     let own = text.find("--prefix").expect("--prefix listed");
     assert!(own < heading && heading < cache_dir, "{text}");
 }
+
+#[test]
+fn gc_dry_run_lists_what_it_would_remove_and_why() {
+    let env = TestEnv::new();
+    env.write("dep/a.txt", "x");
+    let t0: i64 = 1_700_000_000;
+    env.cmd()
+        .env("WIT_CACHE_NOW", t0.to_string())
+        .args(["save", "--key", "old-key", "--path", "dep"])
+        .assert()
+        .success();
+    // A week and a day later, with a max age of a week: the entry is idle.
+    let out = env
+        .cmd()
+        .env("WIT_CACHE_NOW", (t0 + 8 * 86_400).to_string())
+        .args(["gc", "--dry-run", "--max-age", "7d"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let row = text
+        .lines()
+        .find(|l| l.contains("old-key"))
+        .unwrap_or_else(|| panic!("the entry is listed: {text}"));
+    assert!(
+        row.contains("acme/app") && row.trim_end().ends_with("expired"),
+        "{row}"
+    );
+    assert!(text.starts_with("REPO"), "{text}");
+    // Nothing was removed.
+    let out = env.cmd().args(["list"]).assert().success();
+    assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("old-key"));
+}
