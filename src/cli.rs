@@ -351,6 +351,11 @@ pub struct ShowArgs {
     /// Only the entry of this scope
     #[arg(long, value_name = "SCOPE")]
     pub scope: Option<String>,
+
+    /// List every file (an entry of more than 50 files is otherwise summarised: counts and
+    /// the largest directories)
+    #[arg(long)]
+    pub files: bool,
 }
 
 #[derive(Debug, Args)]

@@ -195,3 +195,33 @@ fn gc_dry_run_lists_what_it_would_remove_and_why() {
     let out = env.cmd().args(["list"]).assert().success();
     assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("old-key"));
 }
+
+#[test]
+fn show_summarises_a_big_entry_and_lists_files_on_request() {
+    let env = TestEnv::new();
+    for i in 0..60 {
+        env.write(&format!("node_modules/small/f{i}.js"), "x");
+    }
+    env.write("node_modules/big/index.js", &noise(10_000));
+    env.save("k", &["node_modules"]);
+    let out = env.cmd().args(["show", "k"]).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.contains("61 files, 3 directories, 0 symlinks"),
+        "{text}"
+    );
+    let big = text
+        .find("node_modules/big  (1 file)")
+        .expect("the big directory");
+    let small = text
+        .find("node_modules/small  (60 files)")
+        .expect("the small one");
+    assert!(big < small, "largest first: {text}");
+    assert!(
+        !text.contains("f1.js"),
+        "no file list without --files: {text}"
+    );
+    let out = env.cmd().args(["show", "k", "--files"]).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(text.contains("node_modules/small/f59.js"), "{text}");
+}
