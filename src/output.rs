@@ -307,8 +307,11 @@ impl Printer {
                 *w = (*w).max(width_of(cell));
             }
         }
+        // Two spaces between columns, one when that is what it takes to fit.
+        let mut gap = 2;
         if let Some(cols) = output_width() {
-            let total: usize = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
+            let gaps = widths.len().saturating_sub(1);
+            let total: usize = widths.iter().sum::<usize>() + 2 * gaps;
             let widest = (0..widths.len())
                 .filter(|i| !right.contains(i))
                 .max_by_key(|i| widths[*i]);
@@ -323,6 +326,9 @@ impl Printer {
                     }
                 }
             }
+            if widths.iter().sum::<usize>() + 2 * gaps > cols {
+                gap = 1;
+            }
         }
         let mut text = String::with_capacity(
             (widths.iter().sum::<usize>() + 2 * widths.len() + 1) * (rows.len() + 1),
@@ -331,7 +337,7 @@ impl Printer {
             for (i, (cell, w)) in cells.zip(&widths).enumerate() {
                 let pad = w.saturating_sub(width_of(cell));
                 if i > 0 {
-                    out.push_str("  ");
+                    push_spaces(out, gap);
                 }
                 if right.contains(&i) {
                     push_spaces(out, pad);

@@ -78,7 +78,7 @@ fn print_table(tier: &dyn Tier, listing: &Listing, all_repos: bool, printer: &Pr
     if all_repos {
         headers.push("REPO");
     }
-    headers.extend(["KEY", "SCOPE", "SIZE", "HITS", "LAST USED", "CREATED"]);
+    headers.extend(["KEY", "SCOPE", "ARCHIVE", "HITS", "LAST USED", "CREATED"]);
     let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|e| {
