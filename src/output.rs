@@ -113,7 +113,7 @@ impl Printer {
         what: &str,
         total: Option<u64>,
         counter: &Progress,
-        counted: Counted,
+        unit: Counted,
     ) -> Option<ProgressGuard> {
         if self.quiet {
             return None;
@@ -135,7 +135,7 @@ impl Printer {
                 eprintln!(
                     "{}: {}",
                     escape(&what),
-                    progress_words(counted, counter.get(), total, started.elapsed())
+                    progress_words(unit, counter.get(), total, started.elapsed())
                 );
             };
             if interval.is_zero() {
@@ -162,7 +162,7 @@ impl Printer {
                 .map_or(80, |(terminal_size::Width(w), _)| usize::from(w));
             // The bar gets what the key and the numbers leave, at least ten cells; the key
             // is shortened in the middle so that the line never wraps.
-            let numbers = match counted {
+            let numbers = match unit {
                 Counted::ArchiveBytes => {
                     " [] 1023.99 MiB/1023.99 MiB archive 1023.99 MiB/s 59m59s left"
                 }
@@ -171,7 +171,7 @@ impl Printer {
             .len();
             let fit = cols.saturating_sub(numbers + 12).max(12);
             let msg = shorten_middle(&escape(&what), fit);
-            let template = match (counted, total) {
+            let template = match (unit, total) {
                 (Counted::ArchiveBytes, Some(_)) => {
                     "{msg} [{wide_bar}] {bytes}/{total_bytes} archive {bytes_per_sec} {prefix}"
                 }

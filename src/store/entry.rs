@@ -199,6 +199,7 @@ fn count(value: i128, field: &str, max: u64) -> Result<u64, Damage> {
 }
 
 /// The fields of a [`RawEntry`] that checking turns into other types.
+#[derive(Clone, Copy)]
 struct Checked {
     codec: Codec,
     archive: ArchiveId,
@@ -212,7 +213,7 @@ impl Entry {
     /// Checks every field of `raw`; the archive field is `<id>.<extension>` (the extension
     /// must be the codec's).
     pub fn check(raw: RawEntry, usage: Option<Usage>) -> Result<Self, Damage> {
-        Self::check_or_return(raw, usage).map_err(|(damage, _)| damage)
+        Self::check_or_return(raw, usage).map_err(|bad| bad.0)
     }
 
     /// [`Entry::check`] that hands back what it was given when it is not an entry (for the
@@ -220,18 +221,14 @@ impl Entry {
     pub fn check_or_return(
         raw: RawEntry,
         usage: Option<Usage>,
-    ) -> Result<Self, (Damage, RawEntry)> {
+    ) -> Result<Self, Box<(Damage, RawEntry)>> {
         match Self::validate(&raw) {
-            Ok(parts) => Self::build(raw, usage, parts),
-            Err(damage) => Err((damage, raw)),
+            Ok(parts) => Ok(Self::build(raw, usage, parts)),
+            Err(damage) => Err(Box::new((damage, raw))),
         }
     }
 
-    fn build(
-        raw: RawEntry,
-        usage: Option<Usage>,
-        checked: Checked,
-    ) -> Result<Self, (Damage, RawEntry)> {
+    fn build(raw: RawEntry, usage: Option<Usage>, checked: Checked) -> Self {
         let Checked {
             codec,
             archive,
@@ -240,7 +237,7 @@ impl Entry {
             unpacked_bytes,
             file_count,
         } = checked;
-        Ok(Self {
+        Self {
             repo: raw.repo,
             scope: raw.scope,
             key: raw.key,
@@ -256,7 +253,7 @@ impl Entry {
             created_by_run: raw.created_by_run,
             signature: raw.signature,
             usage,
-        })
+        }
     }
 
     /// Every rule, without copying anything.

@@ -206,16 +206,17 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<IndexRow> {
         last_accessed_at,
         access_count,
     };
-    Ok(
-        Entry::check_or_return(raw, Some(usage)).map_err(|(damage, raw)| BadEntry {
+    Ok(Entry::check_or_return(raw, Some(usage)).map_err(|bad| {
+        let (damage, raw) = *bad;
+        BadEntry {
             place: format!("index row {id}"),
             key: raw.key,
             repo: raw.repo,
             damage,
             row: Some(id),
             archive,
-        }),
-    )
+        }
+    }))
 }
 
 /// Sorts rows as the `ORDER BY` of [`Sort`] would: a checked entry's fields hold exactly its

@@ -140,8 +140,7 @@ fn list_at_80_columns_shortens_keys_in_the_middle() {
     }
     for tail in ["aaaa", "bbbb"] {
         assert!(
-            text.lines()
-                .any(|l| l.contains(&format!("…")) && l.contains(tail)),
+            text.lines().any(|l| l.contains('…') && l.contains(tail)),
             "the distinguishing tail {tail} is kept: {text}"
         );
     }
