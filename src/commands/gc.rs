@@ -92,5 +92,7 @@ pub fn run(global: &GlobalArgs, args: &GcArgs, printer: &Printer) -> anyhow::Res
             "store": location,
         }));
     }
+    // The process ends next: the exit frees thousands of listed entries faster than drops.
+    std::mem::forget(report);
     Ok(Exit::Success)
 }
