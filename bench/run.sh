@@ -165,14 +165,17 @@ db.executemany("""INSERT INTO restore_attempts (at, repo, scope, primary_key, ma
     entry_id, outcome, bytes, duration_ms) VALUES (?,?,?,?,?,?,?,?,?)""", attempts)
 db.commit()
 PY
+    # What a person runs: the output goes to a file (not -q, which would skip the table).
     cmds=()
-    for sub in list stats "gc --dry-run"; do
-        cmds+=(--cmd "$sub" "'$bin' --cache-dir '$big' -q $sub")
+    ratios=()
+    for sub in list stats "gc --dry-run" "--json list"; do
+        cmds+=(--cmd "$sub" "'$bin' --cache-dir '$big' $sub >'$work/listing.out' 2>/dev/null")
         if [ -n "${BASELINE:-}" ]; then
-            cmds+=(--cmd "$sub (baseline)" "'$BASELINE' --cache-dir '$big' -q $sub")
+            cmds+=(--cmd "$sub (baseline)" "'$BASELINE' --cache-dir '$big' $sub >'$work/listing.out' 2>/dev/null")
+            ratios+=(--ratio "$sub" "$sub (baseline)")
         fi
     done
-    "${measure[@]}" --group "index of 10,000 entries" --runs "$fast_runs" --no-shell "${cmds[@]}"
+    "${measure[@]}" --group "index of 10,000 entries" --runs "$fast_runs" "${cmds[@]}" ${ratios[@]+"${ratios[@]}"}
     # What the miss hints cost: a lookup-only miss (which looks for reasons: another path
     # line, so its restore key's prefix matches the repo's 500 entries in another version)
     # against a lookup-only hit (which does not look for any).

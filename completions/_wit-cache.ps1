@@ -149,6 +149,7 @@ Register-ArgumentCompleter -Native -CommandName 'wit-cache' -ScriptBlock {
             [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]')
             [CompletionResult]::new('--workspace', '--workspace', [CompletionResultType]::ParameterName, 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured with auto)')
+            [CompletionResult]::new('--files', '--files', [CompletionResultType]::ParameterName, 'List every file (an entry of more than 50 files is otherwise summarised: counts and the largest directories)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')

@@ -757,7 +757,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__show)
-            opts="-q -v -h -V --scope --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --scope --files --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -141,6 +141,7 @@ set edit:completion:arg-completer[wit-cache] = {|@words|
             cand --repo 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]'
             cand --workspace 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]'
             cand --color 'When to use colours (NO_COLOR is honoured with auto)'
+            cand --files 'List every file (an entry of more than 50 files is otherwise summarised: counts and the largest directories)'
             cand --json 'Print one JSON document on stdout and nothing else there'
             cand -q 'Print only warnings and errors'
             cand --quiet 'Print only warnings and errors'

@@ -133,6 +133,7 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand show" -l workspace -
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand show" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand show" -l files -d 'List every file (an entry of more than 50 files is otherwise summarised: counts and the largest directories)'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand show" -l json -d 'Print one JSON document on stdout and nothing else there'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand show" -s q -l quiet -d 'Print only warnings and errors'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand show" -s v -l verbose -d 'Say more; errors show their whole cause chain'

@@ -28,7 +28,10 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Options every subcommand takes; `--help` lists them under their own heading, after the
+/// subcommand's own.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env
     /// CACHE_DIR is honoured after WIT_CACHE_DIR]
@@ -348,6 +351,11 @@ pub struct ShowArgs {
     /// Only the entry of this scope
     #[arg(long, value_name = "SCOPE")]
     pub scope: Option<String>,
+
+    /// List every file (an entry of more than 50 files is otherwise summarised: counts and
+    /// the largest directories)
+    #[arg(long)]
+    pub files: bool,
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,12 @@ pub struct Key(String);
 
 impl Key {
     pub fn parse(raw: &str, flag: &str) -> Result<Self, UsageError> {
+        Self::check(raw, flag)?;
+        Ok(Self(raw.to_string()))
+    }
+
+    /// Whether `raw` follows the key rules ([`Key::parse`] without the copy).
+    pub fn check(raw: &str, flag: &str) -> Result<(), UsageError> {
         let chars = raw.chars().count();
         if chars == 0 {
             return Err(UsageError::new(format!(
@@ -41,7 +47,7 @@ impl Key {
                 "{flag} {raw:?} contains the control character {c:?}, which keys may not contain"
             )));
         }
-        Ok(Self(raw.to_string()))
+        Ok(())
     }
 
     pub fn as_str(&self) -> &str {
@@ -68,6 +74,12 @@ pub fn same_key(primary: &Key, matched: &str) -> bool {
 
 /// Validates a repo id or scope: 1-255 characters, no control characters.
 pub fn parse_name(raw: &str, what: &str) -> Result<String, UsageError> {
+    check_name(raw, what)?;
+    Ok(raw.to_string())
+}
+
+/// Whether `raw` follows the name rules ([`parse_name`] without the copy).
+pub fn check_name(raw: &str, what: &str) -> Result<(), UsageError> {
     let chars = raw.chars().count();
     if chars == 0 || chars > MAX_NAME_CHARS {
         return Err(UsageError::new(format!(
@@ -79,7 +91,7 @@ pub fn parse_name(raw: &str, what: &str) -> Result<String, UsageError> {
             "{what} {raw:?} contains the control character {c:?}, which is not allowed"
         )));
     }
-    Ok(raw.to_string())
+    Ok(())
 }
 
 /// Splits repeatable, newline-separated inputs (the action's multi-line `path:` and

@@ -5,9 +5,11 @@
 //! or `--color never`. A closed stdout (`wit-cache list | head`) is not an error.
 
 use std::io::{self, IsTerminal, Write};
+use std::time::{Duration, Instant};
 
 use crate::cli::{ColorChoice, GlobalArgs};
 use crate::store::archive::Progress;
+use crate::units::human_size;
 
 pub struct Printer {
     json: bool,
@@ -16,21 +18,70 @@ pub struct Printer {
     color: bool,
 }
 
-/// Below this many bytes a save or restore is over too soon for a bar to help.
-const BAR_THRESHOLD: u64 = 8 << 20;
+/// A bar on a terminal appears only for work still running after this long: a quick save
+/// or restore draws nothing and never waits for the drawing thread.
+const BAR_DELAY: Duration = Duration::from_secs(1);
+/// How often the bar is redrawn.
+const BAR_TICK: Duration = Duration::from_millis(100);
+/// Without a terminal (a CI log), a plain line for work still running after this long, and
+/// then one at most this often, as actions/cache prints "Received X of Y".
+const LOG_INTERVAL: Duration = Duration::from_secs(5);
+/// Hidden, for tests: the log interval in milliseconds (0: the first line at once).
+const LOG_INTERVAL_ENV: &str = "WIT_CACHE_PROGRESS_INTERVAL_MS";
 
-/// Draws a progress bar from a [`Progress`] counter until dropped.
+/// What a progress counter counts, so that the bar and the log lines say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// Archive bytes read, of the archive's size (restore).
+    ArchiveBytes,
+    /// File bytes read from the paths (save; the total is not known in advance).
+    FileBytes,
+}
+
+/// Draws progress from a [`Progress`] counter until dropped. Dropping it wakes the drawing
+/// thread at once (it waits on a channel, not in a sleep), so the work never waits a tick.
 pub struct ProgressGuard {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for ProgressGuard {
     fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        drop(self.stop.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// One progress report as words: `120.00 MiB of 400.00 MiB archive read (30 %), 40.0 MiB/s`.
+fn progress_words(counted: Counted, done: u64, total: Option<u64>, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64().max(0.001);
+    let rate = human_size((done as f64 / secs) as u64);
+    match (counted, total) {
+        (Counted::ArchiveBytes, Some(total)) => format!(
+            "{} of {} archive read ({:.0} %), {rate}/s",
+            human_size(done),
+            human_size(total),
+            done as f64 * 100.0 / total.max(1) as f64
+        ),
+        (Counted::ArchiveBytes, None) => format!("{} of archive read, {rate}/s", human_size(done)),
+        (Counted::FileBytes, _) => format!("{} of files read, {rate}/s", human_size(done)),
+    }
+}
+
+/// Time left at the average rate since the start (steadier than the rate of the last
+/// moments, which jumps with the sizes of the files passing by).
+fn eta(done: u64, total: u64, elapsed: Duration) -> String {
+    if done == 0 || done >= total {
+        return String::new();
+    }
+    let left = elapsed.as_secs_f64() * (total - done) as f64 / done as f64;
+    let left = left.round() as u64;
+    if left >= 60 {
+        format!("{}m{:02}s left", left / 60, left % 60)
+    } else {
+        format!("{left}s left")
     }
 }
 
@@ -52,54 +103,104 @@ impl Printer {
         }
     }
 
-    /// A progress bar for `what`, fed by `counter` (of `total` bytes when known), drawn on
-    /// stderr once the work is big enough to be worth watching; it goes away when the guard
-    /// is dropped. Nothing at all when nobody is watching.
+    /// Progress of `what` (a save or restore), fed by `counter` (of `total` bytes when
+    /// known). On a terminal: a bar, drawn only once the work has run for [`BAR_DELAY`], one
+    /// line wide whatever the key. Otherwise (a CI log): a plain line after
+    /// [`LOG_INTERVAL`] and then at most that often. Nothing with `-q` or `--json` (on a
+    /// terminal) and nothing for work that ends sooner.
     pub fn progress(
         &self,
         what: &str,
         total: Option<u64>,
         counter: &Progress,
+        unit: Counted,
     ) -> Option<ProgressGuard> {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        // Only for a person watching: stderr is a terminal, no `--json`, no `-q`.
-        if self.json || self.quiet || !io::stderr().is_terminal() {
+        if self.quiet {
             return None;
         }
-        let stop = std::sync::Arc::new(AtomicBool::new(false));
-        let (flag, counter, what) = (stop.clone(), counter.clone(), what.to_string());
+        let terminal = io::stderr().is_terminal();
+        if terminal && self.json {
+            return None;
+        }
+        let (stop, wait) = std::sync::mpsc::channel::<()>();
+        let counter = counter.clone();
+        let what = what.to_string();
+        let started = Instant::now();
+        if !terminal {
+            let interval = std::env::var(LOG_INTERVAL_ENV)
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .map_or(LOG_INTERVAL, Duration::from_millis);
+            let line = move || {
+                eprintln!(
+                    "{}: {}",
+                    escape(&what),
+                    progress_words(unit, counter.get(), total, started.elapsed())
+                );
+            };
+            if interval.is_zero() {
+                line();
+            }
+            let every = interval.max(BAR_TICK);
+            let thread = std::thread::spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(every)
+                {
+                    line();
+                }
+            });
+            return Some(ProgressGuard {
+                stop: Some(stop),
+                thread: Some(thread),
+            });
+        }
         let thread = std::thread::spawn(move || {
-            let mut bar: Option<indicatif::ProgressBar> = None;
-            while !flag.load(Ordering::Relaxed) {
-                std::thread::sleep(std::time::Duration::from_millis(100));
+            use std::sync::mpsc::RecvTimeoutError::Timeout;
+            if !matches!(wait.recv_timeout(BAR_DELAY), Err(Timeout)) {
+                return;
+            }
+            let cols = terminal_size::terminal_size_of(io::stderr())
+                .map_or(80, |(terminal_size::Width(w), _)| usize::from(w));
+            // The bar gets what the key and the numbers leave, at least ten cells; the key
+            // is shortened in the middle so that the line never wraps.
+            let numbers = match unit {
+                Counted::ArchiveBytes => {
+                    " [] 1023.99 MiB/1023.99 MiB archive 1023.99 MiB/s 59m59s left"
+                }
+                Counted::FileBytes => " 1023.99 MiB of files read (1023.99 MiB/s)",
+            }
+            .len();
+            let fit = cols.saturating_sub(numbers + 12).max(12);
+            let msg = shorten_middle(&escape(&what), fit);
+            let template = match (unit, total) {
+                (Counted::ArchiveBytes, Some(_)) => {
+                    "{msg} [{wide_bar}] {bytes}/{total_bytes} archive {bytes_per_sec} {prefix}"
+                }
+                _ => "{spinner} {msg} {bytes} of files read ({bytes_per_sec})",
+            };
+            let bar = indicatif::ProgressBar::with_draw_target(
+                total,
+                indicatif::ProgressDrawTarget::stderr(),
+            )
+            .with_style(
+                indicatif::ProgressStyle::with_template(template)
+                    .expect("the templates above are valid")
+                    .progress_chars("=> "),
+            )
+            .with_message(msg);
+            loop {
                 let done = counter.get();
-                if bar.is_none() && total.unwrap_or(done).max(done) >= BAR_THRESHOLD {
-                    let style = match total {
-                        Some(_) => "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
-                        None => "{spinner} {msg} {bytes} read ({bytes_per_sec})",
-                    };
-                    let b = indicatif::ProgressBar::with_draw_target(
-                        total,
-                        indicatif::ProgressDrawTarget::stderr(),
-                    )
-                    .with_style(
-                        indicatif::ProgressStyle::with_template(style)
-                            .expect("the templates above are valid")
-                            .progress_chars("=> "),
-                    )
-                    .with_message(what.clone());
-                    bar = Some(b);
+                bar.set_position(done);
+                if let Some(total) = total {
+                    bar.set_prefix(eta(done, total, started.elapsed()));
                 }
-                if let Some(b) = &bar {
-                    b.set_position(done);
+                if !matches!(wait.recv_timeout(BAR_TICK), Err(Timeout)) {
+                    break;
                 }
             }
-            if let Some(b) = bar {
-                b.finish_and_clear();
-            }
+            bar.finish_and_clear();
         });
         Some(ProgressGuard {
-            stop,
+            stop: Some(stop),
             thread: Some(thread),
         })
     }
@@ -162,6 +263,21 @@ impl Printer {
         self.stdout(&text);
     }
 
+    /// [`Printer::json`] for a document serialised straight to stdout (a listing of
+    /// thousands of entries, without a [`serde_json::Value`] tree in between).
+    pub fn json_doc(&self, value: &impl serde::Serialize) {
+        let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        let result = serde_json::to_writer_pretty(&mut out, value)
+            .map_err(io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush());
+        if let Err(err) = result {
+            if err.kind() != io::ErrorKind::BrokenPipe {
+                eprintln!("error: cannot write to stdout: {err}");
+            }
+        }
+    }
+
     /// Plain data on stdout (a hash, a table). A closed pipe is success.
     #[allow(clippy::unused_self, reason = "all printing goes through the Printer")]
     pub fn stdout(&self, text: &str) {
@@ -175,78 +291,83 @@ impl Printer {
     }
 
     /// A table on stdout: a bold header when colour is on, columns padded to fit. Columns
-    /// listed in `right` are right-aligned (numbers, sizes).
-    pub fn table(&self, headers: &[&str], rows: &[Vec<String>], right: &[usize]) {
+    /// listed in `right` are right-aligned (numbers, sizes). When the output has a width (a
+    /// terminal, or `COLUMNS`), the widest text column gives way so that rows fit on one line:
+    /// its cells are shortened in the middle, keeping the start and the tail that tells keys
+    /// such as `npm-Linux-<hash>` apart.
+    pub fn table<T: AsRef<str>>(&self, headers: &[&str], rows: &[Vec<T>], right: &[usize]) {
         // Cells hold keys, paths and names from the store: never raw control characters.
-        let escaped: Vec<Vec<String>> = rows
+        let mut cells: Vec<Vec<std::borrow::Cow<'_, str>>> = rows
             .iter()
-            .map(|r| r.iter().map(|c| escape(c).into_owned()).collect())
+            .map(|r| r.iter().map(|c| escape(c.as_ref())).collect())
             .collect();
-        let rows = escaped.as_slice();
         let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-        for row in rows {
+        for row in &cells {
             for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
+                *w = (*w).max(width_of(cell));
             }
         }
-        // On a terminal, the widest text column gives way so that rows fit on one line.
-        let mut rows = std::borrow::Cow::Borrowed(rows);
-        if let Some((terminal_size::Width(cols), _)) = terminal_size::terminal_size_of(io::stdout())
-        {
-            let total: usize = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
+        // Two spaces between columns, one when that is what it takes to fit.
+        let mut gap = 2;
+        if let Some(cols) = output_width() {
+            let gaps = widths.len().saturating_sub(1);
+            let total: usize = widths.iter().sum::<usize>() + 2 * gaps;
             let widest = (0..widths.len())
                 .filter(|i| !right.contains(i))
                 .max_by_key(|i| widths[*i]);
-            if let (true, Some(col)) = (total > usize::from(cols), widest) {
-                let fit = widths[col]
-                    .saturating_sub(total - usize::from(cols))
-                    .max(12);
+            if let (true, Some(col)) = (total > cols, widest) {
+                let fit = widths[col].saturating_sub(total - cols).max(MIN_SHORTENED);
                 widths[col] = fit;
-                let clipped: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|row| {
-                        let mut row = row.clone();
-                        if let Some(cell) = row.get_mut(col) {
-                            if cell.chars().count() > fit {
-                                *cell = cell.chars().take(fit - 1).chain(['…']).collect();
-                            }
+                for row in &mut cells {
+                    if let Some(cell) = row.get_mut(col) {
+                        if width_of(cell) > fit {
+                            *cell = std::borrow::Cow::Owned(shorten_middle(cell, fit));
                         }
-                        row
-                    })
-                    .collect();
-                rows = std::borrow::Cow::Owned(clipped);
+                    }
+                }
+            }
+            if widths.iter().sum::<usize>() + 2 * gaps > cols {
+                gap = 1;
             }
         }
-        let line = |cells: &mut dyn Iterator<Item = &str>| {
-            let mut out = String::new();
+        let mut text = String::with_capacity(
+            (widths.iter().sum::<usize>() + 2 * widths.len() + 1) * (rows.len() + 1),
+        );
+        let line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
             for (i, (cell, w)) in cells.zip(&widths).enumerate() {
-                let pad = w - cell.chars().count();
+                let pad = w.saturating_sub(width_of(cell));
                 if i > 0 {
-                    out.push_str("  ");
+                    push_spaces(out, gap);
                 }
                 if right.contains(&i) {
-                    out.push_str(&" ".repeat(pad));
+                    push_spaces(out, pad);
                     out.push_str(cell);
                 } else {
                     out.push_str(cell);
                     if i + 1 < widths.len() {
-                        out.push_str(&" ".repeat(pad));
+                        push_spaces(out, pad);
                     }
                 }
             }
             out.push('\n');
-            out
         };
-        let head = line(&mut headers.iter().copied());
-        let mut text = if self.color {
-            format!("\x1b[1m{}\x1b[0m\n", head.trim_end())
+        if self.color {
+            let mut head = String::new();
+            line(&mut head, &mut headers.iter().copied());
+            text.push_str(&format!("\x1b[1m{}\x1b[0m\n", head.trim_end()));
         } else {
-            head
-        };
-        for row in rows.iter() {
-            text.push_str(&line(&mut row.iter().map(String::as_str)));
+            line(&mut text, &mut headers.iter().copied());
+        }
+        for row in &cells {
+            line(&mut text, &mut row.iter().map(AsRef::as_ref));
         }
         self.stdout(&text);
+    }
+
+    /// The width tables and bars must fit in: `COLUMNS` when set (as `ls` honours it), else
+    /// the terminal's; `None` when stdout is neither (a file, a pipe).
+    pub fn width(&self) -> Option<usize> {
+        output_width()
     }
 
     fn paint(&self, text: &str, code: &str) -> String {
@@ -256,6 +377,54 @@ impl Printer {
             text.to_string()
         }
     }
+}
+
+/// A cell is never shortened below this many characters.
+const MIN_SHORTENED: usize = 12;
+
+fn output_width() -> Option<usize> {
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+    {
+        return Some(n);
+    }
+    terminal_size::terminal_size_of(io::stdout()).map(|(terminal_size::Width(w), _)| usize::from(w))
+}
+
+fn width_of(text: &str) -> usize {
+    if text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().count()
+    }
+}
+
+fn push_spaces(out: &mut String, n: usize) {
+    const SPACES: &str = "                                                                ";
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        left -= k;
+    }
+}
+
+/// `text` in at most `fit` characters (`fit` ≥ 2): its start, `…`, and its end, the end
+/// getting the larger share because that is where keys differ (`npm-Linux-…c2edf8a6`).
+pub fn shorten_middle(text: &str, fit: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= fit {
+        return text.to_string();
+    }
+    let keep = fit.saturating_sub(1);
+    let head = keep * 2 / 5;
+    let tail = keep - head;
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    out
 }
 
 /// Makes text safe to print on one line of a terminal or CI log: control characters (C0, DEL,
@@ -333,6 +502,15 @@ fn push_escaped(out: &mut String, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::escape;
+
+    #[test]
+    fn long_cells_keep_their_start_and_tail() {
+        let key = "npm-Linux-5f1c0e4b9d2a7c3e8f6b1a0d9c8e7f6a";
+        let short = super::shorten_middle(key, 20);
+        assert_eq!(short.chars().count(), 20);
+        assert_eq!(short, "npm-Lin…1a0d9c8e7f6a");
+        assert_eq!(super::shorten_middle("short", 20), "short");
+    }
 
     #[test]
     fn control_characters_cannot_reach_a_log_raw() {

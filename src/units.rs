@@ -68,6 +68,11 @@ pub fn human_duration(ms: u64) -> String {
 /// A count for people, with thousands separators and the right noun: `1 file`,
 /// `21,403 files`, `2 entries`.
 pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+/// A number with thousands separators: `70,135`.
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -76,7 +81,7 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
         }
         out.push(c);
     }
-    format!("{out} {}", if n == 1 { one } else { many })
+    out
 }
 
 /// How long ago, for people: `just now`, `5 minutes ago`, `3 hours ago`, `2 days ago`.

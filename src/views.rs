@@ -3,6 +3,7 @@
 //! are a contract: add, never rename. Times are RFC 3339 UTC, sizes bytes. What a tier does
 //! not record (the shared store's use and restores) is `null`, never a made-up zero.
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::store::tier::{RepoStats, Restores, Stats, Worth};
@@ -11,36 +12,81 @@ use crate::store::{Entry, Removed, Tier};
 /// One entry as `list` and `show` print it; `archive` says where its file is (a local path,
 /// an object URL).
 pub fn entry(tier: &dyn Tier, e: &Entry) -> Value {
-    let usage = e.usage.as_ref();
-    json!({
-        "id": usage.map(|u| u.id),
-        "repo": e.repo,
-        "key": e.key,
-        "scope": e.scope,
-        "version": e.version,
-        "paths": e.paths,
-        "compression": e.codec.name(),
-        "size_bytes": e.size_bytes,
-        "unpacked_bytes": e.unpacked_bytes,
-        "file_count": e.file_count,
-        "digest": e.digest,
-        "archive": tier.archive_location(e),
-        "format": "archive",
-        "created_at": e.created_at.rfc3339(),
-        "last_accessed_at": usage.map(|u| u.last_accessed_at.rfc3339()),
-        "access_count": usage.map(|u| u.access_count),
-        "created_by_run": e.created_by_run,
-        "signed": e.signature.is_some(),
-    })
+    serde_json::to_value(EntryView::new(tier, e)).expect("an entry always serialises")
+}
+
+/// An entry's document, serialised straight from the entry (a listing of thousands is
+/// written without building a [`Value`] tree first). Fields in alphabetical order, as a
+/// `serde_json` object prints them.
+#[derive(Serialize)]
+pub struct EntryView<'a> {
+    access_count: Option<u64>,
+    archive: String,
+    compression: &'static str,
+    created_at: String,
+    created_by_run: &'a Option<String>,
+    digest: &'a str,
+    file_count: u64,
+    format: &'static str,
+    id: Option<i64>,
+    key: &'a str,
+    last_accessed_at: Option<String>,
+    paths: &'a [String],
+    repo: &'a str,
+    scope: &'a Option<String>,
+    signed: bool,
+    size_bytes: u64,
+    unpacked_bytes: u64,
+    version: &'a str,
+}
+
+impl<'a> EntryView<'a> {
+    pub fn new(tier: &dyn Tier, e: &'a Entry) -> Self {
+        let usage = e.usage.as_ref();
+        Self {
+            access_count: usage.map(|u| u.access_count),
+            archive: tier.archive_location(e),
+            compression: e.codec.name(),
+            created_at: e.created_at.rfc3339(),
+            created_by_run: &e.created_by_run,
+            digest: &e.digest,
+            file_count: e.file_count,
+            format: "archive",
+            id: usage.map(|u| u.id),
+            key: &e.key,
+            last_accessed_at: usage.map(|u| u.last_accessed_at.rfc3339()),
+            paths: &e.paths,
+            repo: &e.repo,
+            scope: &e.scope,
+            signed: e.signature.is_some(),
+            size_bytes: e.size_bytes,
+            unpacked_bytes: e.unpacked_bytes,
+            version: &e.version,
+        }
+    }
 }
 
 /// `{"caches": [...], "total": N, "store": …}`.
+#[derive(Serialize)]
+pub struct ListView<'a> {
+    caches: Vec<EntryView<'a>>,
+    store: String,
+    total: u64,
+}
+
+impl<'a> ListView<'a> {
+    pub fn new(tier: &dyn Tier, entries: &'a [Entry], total: u64) -> Self {
+        Self {
+            caches: entries.iter().map(|e| EntryView::new(tier, e)).collect(),
+            store: tier.location(),
+            total,
+        }
+    }
+}
+
+/// [`ListView`] as a [`Value`] (for the web API).
 pub fn list(tier: &dyn Tier, entries: &[Entry], total: u64) -> Value {
-    json!({
-        "caches": entries.iter().map(|e| entry(tier, e)).collect::<Vec<_>>(),
-        "total": total,
-        "store": tier.location(),
-    })
+    serde_json::to_value(ListView::new(tier, entries, total)).expect("a listing always serialises")
 }
 
 /// `{"deleted", "freed_bytes", "keys"}`.

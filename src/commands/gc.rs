@@ -47,8 +47,26 @@ pub fn run(global: &GlobalArgs, args: &GcArgs, printer: &Printer) -> anyhow::Res
             "stale temp files"
         ),
     ));
-    for key in &r.keys {
-        printer.detail(&format!("  {key}"));
+    if args.dry_run && !printer.json_mode() && !report.doomed.is_empty() {
+        // What a real run would remove, on stdout: a table to read or grep.
+        let rows: Vec<Vec<String>> = report
+            .doomed
+            .iter()
+            .map(|d| {
+                vec![
+                    d.repo.clone(),
+                    d.key.clone(),
+                    d.scope.clone().unwrap_or_else(|| "-".into()),
+                    human_size(d.size_bytes),
+                    d.why.to_string(),
+                ]
+            })
+            .collect();
+        printer.table(&["REPO", "KEY", "SCOPE", "SIZE", "WHY"], &rows, &[3]);
+    } else {
+        for key in &r.keys {
+            printer.detail(&format!("  {key}"));
+        }
     }
     for line in &r.left_alone {
         printer.warn(line);
@@ -64,8 +82,17 @@ pub fn run(global: &GlobalArgs, args: &GcArgs, printer: &Printer) -> anyhow::Res
             "temp_removed": report.temp_removed,
             "left_alone": r.left_alone,
             "dry_run": report.dry_run,
+            "entries": report.doomed.iter().map(|d| json!({
+                "repo": d.repo,
+                "key": d.key,
+                "scope": d.scope,
+                "size_bytes": d.size_bytes,
+                "why": d.why,
+            })).collect::<Vec<_>>(),
             "store": location,
         }));
     }
+    // The process ends next: the exit frees thousands of listed entries faster than drops.
+    std::mem::forget(report);
     Ok(Exit::Success)
 }

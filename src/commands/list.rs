@@ -1,6 +1,8 @@
 //! `list`: the entries of a repo (or of every repo), as a table or `{"caches": [...]}`, in
 //! the local store or (`--remote`) the shared one.
 
+use std::borrow::Cow;
+
 use crate::cli::{GlobalArgs, ListArgs, SortBy};
 use crate::config;
 use crate::error::Exit;
@@ -42,10 +44,18 @@ pub fn run(global: &GlobalArgs, args: &ListArgs, printer: &Printer) -> anyhow::R
     })?;
     report_bad(&listing, printer);
     if printer.json_mode() {
-        printer.json(&views::list(tier.as_ref(), &listing.entries, listing.total));
+        printer.json_doc(&views::ListView::new(
+            tier.as_ref(),
+            &listing.entries,
+            listing.total,
+        ));
+        std::mem::forget(listing);
         return Ok(Exit::Success);
     }
     print_table(tier.as_ref(), &listing, repo.is_none(), printer);
+    // The process ends next: freeing 10,000 entries one allocation at a time would be a
+    // sixth of the command's time, for memory the exit returns anyway.
+    std::mem::forget(listing);
     Ok(Exit::Success)
 }
 
@@ -70,26 +80,30 @@ fn print_table(tier: &dyn Tier, listing: &Listing, all_repos: bool, printer: &Pr
     if all_repos {
         headers.push("REPO");
     }
-    headers.extend(["KEY", "SCOPE", "SIZE", "HITS", "LAST USED", "CREATED"]);
-    let rows: Vec<Vec<String>> = entries
+    headers.extend(["KEY", "SCOPE", "ARCHIVE", "HITS", "LAST USED", "CREATED"]);
+    // Keys and repos are borrowed from the entries: a listing of 10,000 copies nothing twice.
+    let rows: Vec<Vec<Cow<'_, str>>> = entries
         .iter()
         .map(|e| {
             let usage = e.usage.as_ref();
-            let mut row = vec![usage.map_or_else(|| "-".into(), |u| u.id.to_string())];
+            let mut row = Vec::with_capacity(8);
+            row.push(usage.map_or(Cow::Borrowed("-"), |u| Cow::Owned(u.id.to_string())));
             if all_repos {
-                row.push(e.repo.clone());
+                row.push(Cow::Borrowed(e.repo.as_str()));
             }
             row.extend([
-                e.key.clone(),
-                e.scope.clone().unwrap_or_else(|| "-".into()),
-                human_size(e.size_bytes),
-                usage.map_or_else(|| "-".into(), |u| u.access_count.to_string()),
+                Cow::Borrowed(e.key.as_str()),
+                Cow::Borrowed(e.scope.as_deref().unwrap_or("-")),
+                Cow::Owned(human_size(e.size_bytes)),
+                usage.map_or(Cow::Borrowed("-"), |u| {
+                    Cow::Owned(u.access_count.to_string())
+                }),
                 match usage {
-                    None => "-".into(),
-                    Some(u) if u.access_count == 0 => "never".into(),
-                    Some(u) => ago(u.last_accessed_at.ms(), now),
+                    None => Cow::Borrowed("-"),
+                    Some(u) if u.access_count == 0 => Cow::Borrowed("never"),
+                    Some(u) => Cow::Owned(ago(u.last_accessed_at.ms(), now)),
                 },
-                ago(e.created_at.ms(), now),
+                Cow::Owned(ago(e.created_at.ms(), now)),
             ]);
             row
         })

@@ -184,9 +184,10 @@ pub fn restore(
             *files
         };
         printer.status(&format!(
-            "{verb} key '{}' ({}, {}){} in {}",
+            "{verb} key '{}' ({} unpacked from a {} archive, {}){} in {}",
             e.key,
             human_size(e.unpacked_bytes),
+            human_size(e.size_bytes),
             count(files, "file", "files"),
             e.scope
                 .as_deref()
@@ -397,9 +398,10 @@ fn extract(
         progress: archive::Progress::default(),
     };
     let bar = printer.progress(
-        &format!("Restoring {}", entry.key),
+        &format!("Restoring key '{}'", entry.key),
         Some(entry.size_bytes),
         &expected.progress,
+        crate::output::Counted::ArchiveBytes,
     );
     let unpacked = archive::unpack(opened.file, &expected, &req.entry.paths);
     drop(bar);

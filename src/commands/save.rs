@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::cli::{GlobalArgs, SaveArgs};
 use crate::error::Exit;
-use crate::output::Printer;
+use crate::output::{Counted, Printer};
 use crate::request::{EntryRequest, SaveRequest, Stores};
 use crate::store::archive;
 use crate::store::tier::{CommitMode, Committed, NewEntry, Removed, Shared};
@@ -78,7 +78,12 @@ pub fn save(
         .try_clone()
         .map_err(|err| anyhow::anyhow!("cannot reopen the temp archive: {err}"))?;
     let progress = archive::Progress::default();
-    let bar = printer.progress(&format!("Saving {}", e.key.as_str()), None, &progress);
+    let bar = printer.progress(
+        &format!("Saving key '{}'", e.key.as_str()),
+        None,
+        &progress,
+        Counted::FileBytes,
+    );
     let packed = archive::pack(&e.paths, file, req.codec, req.level, &progress, &mut |w| {
         printer.warn(&w);
     });
@@ -136,14 +141,14 @@ pub fn save(
                 .local
                 .record_save(entry, started.elapsed().as_millis() as u64);
             report_evicted(evicted, &e.repo, printer);
-            let ratio = packed.unpacked_bytes as f64 / packed.size_bytes.max(1) as f64;
             printer.status(&format!(
-                "Saved cache entry '{}' ({}, {} → {} {}, {ratio:.1}×) in {}",
+                "Saved cache entry '{}' ({}, {} unpacked → {} {} archive, {}) in {}",
                 e.key.as_str(),
                 count(packed.file_count, "file", "files"),
                 human_size(packed.unpacked_bytes),
                 human_size(packed.size_bytes),
                 req.codec.name(),
+                compression_words(packed.unpacked_bytes, packed.size_bytes),
                 human_duration(started.elapsed().as_millis() as u64),
             ));
             report(
@@ -166,12 +171,28 @@ pub fn save(
     Ok(doc)
 }
 
+/// How much compression saved, in words: `3.2× smaller`, or that the archive is larger than
+/// its input (tiny or incompressible files: tar headers and padding outweigh them).
+fn compression_words(unpacked: u64, archive: u64) -> String {
+    if archive > unpacked {
+        format!(
+            "the archive is {} larger than its input",
+            human_size(archive - unpacked)
+        )
+    } else {
+        format!("{:.1}× smaller", unpacked as f64 / archive.max(1) as f64)
+    }
+}
+
 fn report_evicted(r: &Removed, repo: &str, printer: &Printer) {
     if r.count > 0 {
         printer.status(&format!(
-            "Evicted {} least recently used entr{} of {repo} ({}) to stay under its size limit",
-            r.count,
-            if r.count == 1 { "y" } else { "ies" },
+            "Evicted {} of {repo} ({}) to stay under its size limit",
+            count(
+                r.count as u64,
+                "least recently used entry",
+                "least recently used entries"
+            ),
             human_size(r.freed_bytes),
         ));
     }

@@ -9,7 +9,7 @@ use crate::error::Exit;
 use crate::output::Printer;
 use crate::request::{self, Stores};
 use crate::store::{archive, Entry, Filter, LocalStore, Tier, Timestamp};
-use crate::units::human_size;
+use crate::units::{count, human_size};
 use crate::views;
 
 pub fn run(global: &GlobalArgs, args: &ShowArgs, printer: &Printer) -> anyhow::Result<Exit> {
@@ -51,13 +51,85 @@ pub fn run(global: &GlobalArgs, args: &ShowArgs, printer: &Printer) -> anyhow::R
                 .collect::<Vec<_>>());
             docs.push(doc);
         } else {
-            print_entry(printer, &store, e, &files);
+            print_entry(printer, &store, e, &files, args.files);
         }
     }
     if printer.json_mode() {
         printer.json(&json!({ "entries": docs }));
     }
     Ok(Exit::Success)
+}
+
+/// An entry with more members than this is summarised unless `--files` is given.
+const LIST_UP_TO: usize = 50;
+/// How many of the largest directories a summary names.
+const TOP_DIRS: usize = 10;
+
+/// Counts by type and the largest directories (two levels deep, e.g. `node_modules/react`),
+/// for an entry too big to list file by file.
+fn summary(files: &[Member]) -> String {
+    let mut by_dir: std::collections::HashMap<&str, (u64, u64)> = std::collections::HashMap::new();
+    let (mut n_files, mut n_dirs, mut n_links, mut n_other) = (0u64, 0u64, 0u64, 0u64);
+    for (kind, _, size, path) in files {
+        match *kind {
+            "file" => n_files += 1,
+            "dir" => n_dirs += 1,
+            "symlink" => n_links += 1,
+            _ => n_other += 1,
+        }
+        if *kind != "file" {
+            continue;
+        }
+        let dir = match path.rmatch_indices('/').count() {
+            0 => ".",
+            1 => path.rsplit_once('/').map_or(".", |(d, _)| d),
+            _ => {
+                let second = path
+                    .match_indices('/')
+                    .nth(1)
+                    .map_or(path.len(), |(i, _)| i);
+                &path[..second]
+            }
+        };
+        let slot = by_dir.entry(dir).or_default();
+        slot.0 += size;
+        slot.1 += 1;
+    }
+    let mut text = format!(
+        "{}, {}, {}",
+        count(n_files, "file", "files"),
+        count(n_dirs, "directory", "directories"),
+        count(n_links, "symlink", "symlinks")
+    );
+    if n_other > 0 {
+        text.push_str(&format!(
+            ", {}",
+            count(n_other, "other member", "other members")
+        ));
+    }
+    text.push_str("\n\nLargest directories (unpacked):\n");
+    let mut dirs: Vec<(&str, (u64, u64))> = by_dir.into_iter().collect();
+    dirs.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
+    for (dir, (size, n)) in dirs.iter().take(TOP_DIRS) {
+        text.push_str(&format!(
+            "{:>10}  {dir}  ({})\n",
+            human_size(*size),
+            count(*n, "file", "files")
+        ));
+    }
+    if dirs.len() > TOP_DIRS {
+        text.push_str(&format!(
+            "{:>10}  … {}\n",
+            "",
+            count(
+                (dirs.len() - TOP_DIRS) as u64,
+                "more directory",
+                "more directories"
+            )
+        ));
+    }
+    text.push_str("\nList every file with --files.\n");
+    text
 }
 
 /// (type, mode, size, path as the user wrote the path line + the rest).
@@ -93,7 +165,7 @@ fn members(store: &LocalStore, e: &Entry) -> anyhow::Result<Vec<Member>> {
     Ok(out)
 }
 
-fn print_entry(printer: &Printer, store: &LocalStore, e: &Entry, files: &[Member]) {
+fn print_entry(printer: &Printer, store: &LocalStore, e: &Entry, files: &[Member], all: bool) {
     let now = Timestamp::now().ms();
     let mut text = String::new();
     let mut field = |name: &str, value: String| text.push_str(&format!("{name:<12} {value}\n"));
@@ -111,11 +183,11 @@ fn print_entry(printer: &Printer, store: &LocalStore, e: &Entry, files: &[Member
     field(
         "size",
         format!(
-            "{} {} ({} unpacked, {} files)",
+            "{} {} archive, {} unpacked, {}",
             human_size(e.size_bytes),
             e.codec.name(),
             human_size(e.unpacked_bytes),
-            e.file_count
+            count(e.file_count, "file", "files")
         ),
     );
     field(
@@ -129,7 +201,11 @@ fn print_entry(printer: &Printer, store: &LocalStore, e: &Entry, files: &[Member
     if let Some(u) = &e.usage {
         field(
             "last used",
-            format!("{} ({} uses)", u.last_accessed_at.rfc3339(), u.access_count),
+            format!(
+                "{} ({})",
+                u.last_accessed_at.rfc3339(),
+                count(u.access_count, "use", "uses")
+            ),
         );
     }
     field(
@@ -139,6 +215,11 @@ fn print_entry(printer: &Printer, store: &LocalStore, e: &Entry, files: &[Member
     field("sha256", e.digest.clone());
     field("archive", store.archive_path(e).display().to_string());
     text.push('\n');
+    if !all && files.len() > LIST_UP_TO {
+        text.push_str(&summary(files));
+        printer.stdout(&text);
+        return;
+    }
     for (kind, mode, size, path) in files {
         let t = match *kind {
             "dir" => 'd',

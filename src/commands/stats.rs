@@ -8,7 +8,7 @@ use crate::output::Printer;
 use crate::request::Stores;
 use crate::store::tier::RepoStats;
 use crate::store::Timestamp;
-use crate::units::{count, human_duration, human_size, parse_age};
+use crate::units::{count, human_duration, human_size, parse_age, thousands};
 use crate::{clock, config, views};
 
 pub fn run(global: &GlobalArgs, args: &StatsArgs, printer: &Printer) -> anyhow::Result<Exit> {
@@ -41,18 +41,15 @@ pub fn run(global: &GlobalArgs, args: &StatsArgs, printer: &Printer) -> anyhow::
             }
             printer.table(
                 &[
-                    "REPO",
-                    "ENTRIES",
-                    "SIZE",
-                    "HITS",
-                    "PARTIAL",
-                    "MISSES",
-                    "HIT RATE",
-                    "RESTORED",
-                    "RESTORE TIME",
+                    "REPO", "ENTRIES", "ARCHIVES", "HITS", "PARTIAL", "MISSES", "HIT %",
+                    "RESTORED", "TIME",
                 ],
                 &rows,
                 &[1, 2, 3, 4, 5, 6, 7, 8],
+            );
+            printer.status(
+                "ARCHIVES: archive bytes held; PARTIAL: restore-key hits; RESTORED: archive \
+                 bytes restored; TIME: restore time",
             );
             if !stats.top_keys.is_empty() {
                 let top_rows: Vec<Vec<String>> = stats
@@ -77,14 +74,14 @@ pub fn run(global: &GlobalArgs, args: &StatsArgs, printer: &Printer) -> anyhow::
 fn row(name: &str, s: &RepoStats) -> Vec<String> {
     let mut row = vec![
         name.to_string(),
-        s.entries.to_string(),
+        thousands(s.entries),
         human_size(s.size_bytes),
     ];
     match &s.restores {
         Some(r) => row.extend([
-            r.hits.to_string(),
-            r.partial_hits.to_string(),
-            r.misses.to_string(),
+            thousands(r.hits),
+            thousands(r.partial_hits),
+            thousands(r.misses),
             format!("{:.1} %", r.hit_rate() * 100.0),
             human_size(r.bytes_restored),
             human_duration(r.restore_ms),

@@ -230,6 +230,53 @@ impl StoreDirs {
         }
     }
 
+    /// [`StoreDirs::scan`] without the modification times: the kind comes from the directory
+    /// entry itself (one `getdents` for many files instead of a `stat` each), and a `stat`
+    /// only where the file system does not say. `modified` is `None`; ask
+    /// [`StoreDirs::modified`] for the few that need it.
+    pub fn scan_kinds(&self, dir: &[&[u8]]) -> Result<Vec<Found>, OpenError> {
+        let dirfd = match self.open_dir(dir) {
+            Ok(fd) => fd,
+            Err(OpenError::NotFound) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let reader =
+            rfs::Dir::read_from(&dirfd).map_err(|e| OpenError::Io(self.display(dir), errno(e)))?;
+        let mut out = Vec::new();
+        for item in reader {
+            let item = item.map_err(|e| OpenError::Io(self.display(dir), errno(e)))?;
+            let name = item.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            let kind = match Kind::of(item.file_type()) {
+                Kind::Unknown => {
+                    match rfs::statat(&dirfd, OsStr::from_bytes(name), AtFlags::SYMLINK_NOFOLLOW) {
+                        Ok(st) => Kind::of(FileType::from_raw_mode(st.st_mode)),
+                        Err(e) if e == rustix::io::Errno::NOENT => continue,
+                        Err(e) => return Err(self.fail(dir, e)),
+                    }
+                }
+                kind => kind,
+            };
+            out.push(Found {
+                name: name.to_vec(),
+                kind,
+                modified: None,
+            });
+        }
+        Ok(out)
+    }
+
+    /// When `dir/name` was last modified (not followed); `None` when it is gone or unknown.
+    pub fn modified(&self, dir: &[&[u8]], name: &[u8]) -> Option<SystemTime> {
+        let dirfd = self.open_dir(dir).ok()?;
+        let st = rfs::statat(&dirfd, OsStr::from_bytes(name), AtFlags::SYMLINK_NOFOLLOW).ok()?;
+        u64::try_from(st.st_mtime)
+            .ok()
+            .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
+    }
+
     /// Everything directly in `dir` (not followed), without `.` and `..`. A missing `dir` is
     /// empty.
     pub fn scan(&self, dir: &[&[u8]]) -> Result<Vec<Found>, OpenError> {

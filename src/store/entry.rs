@@ -217,19 +217,71 @@ fn count(value: i128, field: &str, max: u64) -> Result<u64, Damage> {
         .ok_or_else(|| Damage::new(format!("{field} {value} is out of range (0 to {max})")))
 }
 
+/// The fields of a [`RawEntry`] that checking turns into other types.
+#[derive(Clone, Copy)]
+struct Checked {
+    codec: Codec,
+    archive: ArchiveId,
+    created_at: Timestamp,
+    size_bytes: u64,
+    unpacked_bytes: u64,
+    file_count: u64,
+}
+
 impl Entry {
     /// Checks every field of `raw`; the archive field is `<id>.<extension>` (the extension
     /// must be the codec's).
     pub fn check(raw: RawEntry, usage: Option<Usage>) -> Result<Self, Damage> {
-        let repo = keys::parse_name(&raw.repo, "repo").map_err(|e| Damage::new(e.0))?;
-        let scope = match raw.scope {
-            Some(s) => Some(keys::parse_name(&s, "scope").map_err(|e| Damage::new(e.0))?),
-            None => None,
-        };
-        let key = Key::parse(&raw.key, "key")
-            .map_err(|e| Damage::new(e.0))?
-            .as_str()
-            .to_string();
+        Self::check_or_return(raw, usage).map_err(|bad| bad.0)
+    }
+
+    /// [`Entry::check`] that hands back what it was given when it is not an entry (for the
+    /// report that names its key and repo), so a reader need not copy them first.
+    pub fn check_or_return(
+        raw: RawEntry,
+        usage: Option<Usage>,
+    ) -> Result<Self, Box<(Damage, RawEntry)>> {
+        match Self::validate(&raw) {
+            Ok(parts) => Ok(Self::build(raw, usage, parts)),
+            Err(damage) => Err(Box::new((damage, raw))),
+        }
+    }
+
+    fn build(raw: RawEntry, usage: Option<Usage>, checked: Checked) -> Self {
+        let Checked {
+            codec,
+            archive,
+            created_at,
+            size_bytes,
+            unpacked_bytes,
+            file_count,
+        } = checked;
+        Self {
+            repo: raw.repo,
+            scope: raw.scope,
+            key: raw.key,
+            version: raw.version,
+            paths: raw.paths,
+            codec,
+            archive,
+            size_bytes,
+            unpacked_bytes,
+            file_count,
+            digest: raw.digest,
+            created_at,
+            created_by_run: raw.created_by_run,
+            signature: raw.signature,
+            usage,
+        }
+    }
+
+    /// Every rule, without copying anything.
+    fn validate(raw: &RawEntry) -> Result<Checked, Damage> {
+        keys::check_name(&raw.repo, "repo").map_err(|e| Damage::new(e.0))?;
+        if let Some(s) = &raw.scope {
+            keys::check_name(s, "scope").map_err(|e| Damage::new(e.0))?;
+        }
+        Key::check(&raw.key, "key").map_err(|e| Damage::new(e.0))?;
         if !is_hex(&raw.version, 64) {
             return Err(Damage::new("version is not a 64-digit hex digest"));
         }
@@ -289,22 +341,13 @@ impl Entry {
                 return Err(Damage::new("signature is malformed"));
             }
         }
-        Ok(Self {
-            repo,
-            scope,
-            key,
-            version: raw.version,
-            paths: raw.paths,
+        Ok(Checked {
             codec,
             archive,
+            created_at,
             size_bytes: count(raw.size_bytes, "size", MAX_ENTRY_BYTES)?,
             unpacked_bytes: count(raw.unpacked_bytes, "unpacked size", MAX_ENTRY_BYTES)?,
             file_count: count(raw.file_count, "file count", MAX_FILES)?,
-            digest: raw.digest,
-            created_at,
-            created_by_run: raw.created_by_run,
-            signature: raw.signature,
-            usage,
         })
     }
 

@@ -31,6 +31,44 @@ impl Plan {
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
         self.expired.iter().chain(&self.evicted)
     }
+
+    /// What the plan removes, each with why, for `gc --dry-run` to list.
+    pub fn doomed(&self) -> Vec<Doomed> {
+        let with = |why: &'static str| move |e: &Entry| Doomed::of(e, why);
+        self.expired
+            .iter()
+            .map(with(EXPIRED))
+            .chain(self.evicted.iter().map(with(OVER_LIMIT)))
+            .collect()
+    }
+}
+
+/// Why gc removes an entry, as `gc --dry-run` lists it.
+pub const EXPIRED: &str = "expired";
+pub const OVER_LIMIT: &str = "over limit";
+pub const NO_ARCHIVE: &str = "archive missing";
+pub const DAMAGED: &str = "damaged";
+
+/// One entry gc removes (or would), and why.
+#[derive(Debug, Clone)]
+pub struct Doomed {
+    pub repo: String,
+    pub key: String,
+    pub scope: Option<String>,
+    pub size_bytes: u64,
+    pub why: &'static str,
+}
+
+impl Doomed {
+    pub fn of(e: &Entry, why: &'static str) -> Self {
+        Self {
+            repo: e.repo.clone(),
+            key: e.key.clone(),
+            scope: e.scope.clone(),
+            size_bytes: e.size_bytes,
+            why,
+        }
+    }
 }
 
 /// Selects what to remove from `entries`, which must be sorted per repo, least recently

@@ -189,9 +189,9 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<IndexRow> {
         )))));
     };
     let raw = RawEntry {
-        repo: repo.clone(),
+        repo,
         scope: (!scope.is_empty()).then_some(scope),
-        key: key.clone(),
+        key,
         version: text(row, 4).unwrap_or_default(),
         paths,
         codec: codec_name,
@@ -212,12 +212,58 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<IndexRow> {
     // Lookups, deletes and uniqueness match on `key_folded`, which the signature does not
     // cover: a row whose folded key is not its key's fold would answer for another key.
     let folded = text(row, 17);
-    Ok(match Entry::check(raw, Some(usage)) {
-        Ok(entry) if folded.as_deref() != Some(entry.key_folded().as_str()) => Err(bad(
+    let bad_entry = |damage: Damage, key: &str, repo: &str| BadEntry {
+        place: format!("index row {id}"),
+        key: shorten(key),
+        repo: shorten(repo),
+        damage,
+        row: Some(id),
+        archive,
+    };
+    Ok(match Entry::check_or_return(raw, Some(usage)) {
+        Ok(entry) if folded.as_deref() != Some(entry.key_folded().as_str()) => Err(bad_entry(
             Damage::new("its folded-key column does not match its key"),
+            &entry.key,
+            &entry.repo,
         )),
-        checked => checked.map_err(bad),
+        Ok(entry) => Ok(entry),
+        Err(bad) => {
+            let (damage, raw) = *bad;
+            Err(bad_entry(damage, &raw.key, &raw.repo))
+        }
     })
+}
+
+/// Sorts rows as the `ORDER BY` of [`Sort`] would: a checked entry's fields hold exactly its
+/// columns' values, and text compares bytewise as SQLite's default collation does. Rows that
+/// are not usable entries go last, in table order.
+fn sort_rows(rows: &mut Vec<IndexRow>, sort: Sort) {
+    use std::cmp::Ordering;
+    fn usage(e: &Entry) -> (i64, i64, u64) {
+        e.usage.as_ref().map_or((0, 0, 0), |u| {
+            (u.id, u.last_accessed_at.ms(), u.access_count)
+        })
+    }
+    let order = |a: &Entry, b: &Entry| -> Ordering {
+        let ((ida, la, ca), (idb, lb, cb)) = (usage(a), usage(b));
+        match sort {
+            Sort::Created => (b.created_at, idb).cmp(&(a.created_at, ida)),
+            Sort::LastUsed => (lb, idb).cmp(&(la, ida)),
+            Sort::LeastRecentlyUsed => (&a.repo, la, ida).cmp(&(&b.repo, lb, idb)),
+            Sort::Size => (b.size_bytes, idb).cmp(&(a.size_bytes, ida)),
+            Sort::Hits => (cb, lb, idb).cmp(&(ca, la, ida)),
+        }
+    };
+    // Rows are large: sort their positions, then move each row once.
+    let mut order_of: Vec<usize> = (0..rows.len()).collect();
+    order_of.sort_by(|&i, &j| match (&rows[i], &rows[j]) {
+        (Ok(a), Ok(b)) => order(a, b),
+        (Ok(_), Err(_)) => Ordering::Less,
+        (Err(_), Ok(_)) => Ordering::Greater,
+        (Err(_), Err(_)) => i.cmp(&j),
+    });
+    let mut taken: Vec<Option<IndexRow>> = std::mem::take(rows).into_iter().map(Some).collect();
+    rows.extend(order_of.into_iter().filter_map(|i| taken[i].take()));
 }
 
 /// What an insert did.
@@ -305,6 +351,14 @@ fn too_new(version: usize) -> rusqlite::Error {
     ))
 }
 
+/// The page cache of a connection: big enough for the whole index of a busy host (10,000
+/// entries and their restore history are about 9 MiB), so that `stats` and `gc`, which visit
+/// rows through indexes, do not read the same pages again and again. It is an upper bound:
+/// memory is only taken for pages read.
+fn set_cache_size(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "cache_size", -32_768)
+}
+
 fn scope_text(scope: Option<&str>) -> &str {
     scope.unwrap_or("")
 }
@@ -335,6 +389,7 @@ impl Index {
             }
         }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        set_cache_size(&conn)?;
         let mut index = Self { conn, steps: 0 };
         index.migrate()?;
         Ok(index)
@@ -362,6 +417,7 @@ impl Index {
         if version as usize > MIGRATIONS.len() {
             return Err(too_new(version as usize));
         }
+        set_cache_size(&conn)?;
         let mut index = Self { conn, steps: 0 };
         index.steps = index.applied_steps()?;
         Ok(index)
@@ -776,14 +832,21 @@ impl Index {
             "SELECT {ENTRY_COLUMNS} FROM entries{}",
             Self::where_clause(filter, &mut args)
         );
-        sql.push_str(match filter.sort {
-            Sort::Created => " ORDER BY created_at DESC, id DESC",
-            Sort::LastUsed => " ORDER BY last_accessed_at DESC, id DESC",
-            Sort::LeastRecentlyUsed => " ORDER BY repo, last_accessed_at ASC, id ASC",
-            Sort::Size => " ORDER BY size_bytes DESC, id DESC",
-            Sort::Hits => " ORDER BY access_count DESC, last_accessed_at DESC, id DESC",
-        });
-        if filter.limit.is_some() || filter.offset > 0 {
+        // A whole listing is read in table order and sorted here: SQLite sorts whole rows in a
+        // temporary b-tree that spills to disk past its cache (most of the time of `list` on
+        // 10,000 entries), while sorting the checked entries costs a millisecond. With a
+        // limit, SQLite keeps only the top rows and sorts those.
+        let whole = filter.limit.is_none() && filter.offset == 0;
+        if !whole {
+            sql.push_str(match filter.sort {
+                Sort::Created => " ORDER BY created_at DESC, id DESC",
+                Sort::LastUsed => " ORDER BY last_accessed_at DESC, id DESC",
+                Sort::LeastRecentlyUsed => " ORDER BY repo, last_accessed_at ASC, id ASC",
+                Sort::Size => " ORDER BY size_bytes DESC, id DESC",
+                Sort::Hits => " ORDER BY access_count DESC, last_accessed_at DESC, id DESC",
+            });
+        }
+        if !whole {
             let limit = filter
                 .limit
                 .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
@@ -795,7 +858,11 @@ impl Index {
             rusqlite::params_from_iter(args.iter().map(AsRef::as_ref)),
             read_row,
         )?;
-        rows.collect()
+        let mut rows: Vec<IndexRow> = rows.collect::<rusqlite::Result<_>>()?;
+        if whole {
+            sort_rows(&mut rows, filter.sort);
+        }
+        Ok(rows)
     }
 
     /// How many rows match a filter, without its limit and offset.
@@ -852,10 +919,13 @@ impl Index {
         since: Option<Timestamp>,
     ) -> rusqlite::Result<Vec<RepoStats>> {
         let since_ms = since.map_or(i64::MIN, Timestamp::ms);
+        // Store-wide, a scan of the tables in storage order beats walking the repo indexes,
+        // which visits every row's table page once per index entry.
+        let hint = if repo.is_none() { " NOT INDEXED" } else { "" };
         let mut stmt = self.conn.prepare(&format!(
             "WITH e AS (
                  SELECT repo, count(*) AS entries, {SIZE_SUM} AS size
-                 FROM entries WHERE ?1 IS NULL OR repo = ?1 GROUP BY repo),
+                 FROM entries{hint} WHERE ?1 IS NULL OR repo = ?1 GROUP BY repo),
              a AS (
                  SELECT repo,
                         sum(outcome = 'hit') AS hits,
@@ -863,7 +933,7 @@ impl Index {
                         sum(outcome = 'miss') AS misses,
                         sum(min(max(CAST(bytes AS INTEGER), 0), 1099511627776)) AS bytes,
                         sum(min(max(CAST(duration_ms AS INTEGER), 0), 86400000)) AS ms
-                 FROM restore_attempts WHERE at >= ?2 AND (?1 IS NULL OR repo = ?1) GROUP BY repo),
+                 FROM restore_attempts{hint} WHERE at >= ?2 AND (?1 IS NULL OR repo = ?1) GROUP BY repo),
              r AS (SELECT repo FROM e UNION SELECT repo FROM a)
              SELECT r.repo, coalesce(e.entries, 0), coalesce(e.size, 0), coalesce(a.hits, 0),
                     coalesce(a.partial_hits, 0), coalesce(a.misses, 0), coalesce(a.bytes, 0),
@@ -890,78 +960,101 @@ impl Index {
             })
         })?;
         let mut repos: Vec<RepoStats> = rows.collect::<rusqlite::Result<_>>()?;
+        let mut worth = self.worth(repo, since_ms)?;
         for s in &mut repos {
-            s.worth = Some(self.worth(&s.repo, since_ms)?);
+            s.worth = Some(worth.remove(&s.repo).unwrap_or_default());
         }
         Ok(repos)
     }
 
-    /// What the cache was worth to `repo` since `since_ms` (see [`Worth`]).
-    fn worth(&self, repo: &str, since_ms: i64) -> rusqlite::Result<Worth> {
+    /// What the cache was worth to each repo (or just `repo`) since `since_ms` (see
+    /// [`Worth`]): one grouped query per table, whatever the number of repos.
+    fn worth(
+        &self,
+        repo: Option<&str>,
+        since_ms: i64,
+    ) -> rusqlite::Result<std::collections::HashMap<String, Worth>> {
         let n = |v: Option<i64>| v.unwrap_or(0).max(0) as u64;
-        let never: Option<i64> = self.conn.query_row(
-            "SELECT count(*) FROM entries WHERE repo = ?1 AND access_count = 0",
-            [repo],
-            |r| r.get(0),
-        )?;
-        let mut worth = Worth {
-            never_restored: n(never),
-            ..Worth::default()
+        let hint = if repo.is_none() { " NOT INDEXED" } else { "" };
+        let mut out: std::collections::HashMap<String, Worth> = std::collections::HashMap::new();
+        let mut grouped = |sql: &str,
+                           set: &mut dyn FnMut(&mut Worth, &Row<'_>) -> rusqlite::Result<()>|
+         -> rusqlite::Result<()> {
+            let mut stmt = self.conn.prepare(sql)?;
+            let mut rows = stmt.query(params![repo, since_ms])?;
+            while let Some(r) = rows.next()? {
+                let name = text(r, 0).unwrap_or_default();
+                set(out.entry(name).or_default(), r)?;
+            }
+            Ok(())
         };
+        grouped(
+            &format!(
+                "SELECT repo, count(*) FROM entries{hint}
+                 WHERE (?1 IS NULL OR repo = ?1) AND ?2 = ?2 AND access_count = 0 GROUP BY repo"
+            ),
+            &mut |w, r| {
+                w.never_restored = n(r.get(1)?);
+                Ok(())
+            },
+        )?;
         if self.steps >= 1 {
-            let evicted: Option<i64> = self.conn.query_row(
-                "SELECT count(*) FROM removals WHERE repo = ?1 AND at >= ?2
-                     AND why IN ('evicted', 'expired') AND access_count = 0",
-                params![repo, since_ms],
-                |r| r.get(0),
+            grouped(
+                "SELECT repo, count(*) FROM removals WHERE (?1 IS NULL OR repo = ?1) AND at >= ?2
+                     AND why IN ('evicted', 'expired') AND access_count = 0 GROUP BY repo",
+                &mut |w, r| {
+                    w.evicted_unused = n(r.get(1)?);
+                    Ok(())
+                },
             )?;
-            worth.evicted_unused = n(evicted);
         }
         if self.steps >= 2 {
-            let (saves, bytes): (Option<i64>, Option<i64>) = self.conn.query_row(
-                "SELECT count(*), sum(min(max(CAST(size_bytes AS INTEGER), 0), 1099511627776)) FROM saves
-                 WHERE repo = ?1 AND at >= ?2",
-                params![repo, since_ms],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+            grouped(
+                "SELECT repo, count(*), sum(min(max(CAST(size_bytes AS INTEGER), 0), 1099511627776)) FROM saves
+                 WHERE (?1 IS NULL OR repo = ?1) AND at >= ?2 GROUP BY repo",
+                &mut |w, r| {
+                    w.saves = n(r.get(1)?);
+                    w.bytes_saved = n(r.get(2)?);
+                    Ok(())
+                },
             )?;
-            worth.saves = n(saves);
-            worth.bytes_saved = n(bytes);
-            let (restore, command): (Option<i64>, Option<i64>) = self.conn.query_row(
-                "SELECT sum(min(max(CAST(duration_ms AS INTEGER), 0), 86400000)),
-                        sum(min(max(CAST(command_ms AS INTEGER), 0), 86400000))
-                 FROM restore_attempts
-                 WHERE repo = ?1 AND at >= ?2 AND command_ms IS NOT NULL",
-                params![repo, since_ms],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+            grouped(
+                &format!(
+                    "SELECT repo, sum(min(max(CAST(duration_ms AS INTEGER), 0), 86400000)),
+                            sum(min(max(CAST(command_ms AS INTEGER), 0), 86400000))
+                     FROM restore_attempts{hint}
+                     WHERE (?1 IS NULL OR repo = ?1) AND at >= ?2 AND command_ms IS NOT NULL
+                     GROUP BY repo"
+                ),
+                &mut |w, r| {
+                    w.measured_restore_ms = n(r.get(1)?);
+                    w.command_ms = n(r.get(2)?);
+                    Ok(())
+                },
             )?;
-            worth.measured_restore_ms = n(restore);
-            worth.command_ms = n(command);
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT CASE WHEN json_valid(miss_reasons)
-                            THEN coalesce(json_extract(miss_reasons, '$[0]'), 'none')
-                            ELSE 'none' END AS kind, count(*)
-                 FROM restore_attempts
-                 WHERE repo = ?1 AND at >= ?2 AND outcome = 'miss'
-                 GROUP BY kind",
+            grouped(
+                &format!(
+                    "SELECT repo, CASE WHEN json_valid(miss_reasons)
+                                 THEN coalesce(json_extract(miss_reasons, '$[0]'), 'none')
+                                 ELSE 'none' END AS kind, count(*)
+                     FROM restore_attempts{hint}
+                     WHERE (?1 IS NULL OR repo = ?1) AND at >= ?2 AND outcome = 'miss'
+                     GROUP BY repo, kind"
+                ),
+                &mut |w, r| {
+                    let kind = text(r, 1).unwrap_or_else(|| "none".into());
+                    // Only the kinds this binary names; anything else a row holds is "none".
+                    let kind = if crate::store::misses::KINDS.contains(&kind.as_str()) {
+                        kind
+                    } else {
+                        "none".to_string()
+                    };
+                    *w.miss_reasons.entry(kind).or_default() += n(r.get(2)?);
+                    Ok(())
+                },
             )?;
-            let rows = stmt.query_map(params![repo, since_ms], |r| {
-                Ok((
-                    text(r, 0).unwrap_or_else(|| "none".into()),
-                    r.get::<_, i64>(1)?,
-                ))
-            })?;
-            for row in rows {
-                let (kind, count) = row?;
-                // Only the kinds this binary names; anything else a row holds is "none".
-                let kind = if crate::store::misses::KINDS.contains(&kind.as_str()) {
-                    kind
-                } else {
-                    "none".to_string()
-                };
-                *worth.miss_reasons.entry(kind).or_default() += count.max(0) as u64;
-            }
         }
-        Ok(worth)
+        Ok(out)
     }
 
     /// The most restored keys since `since`: (repo, key, restores), most first.
@@ -972,11 +1065,12 @@ impl Index {
         limit: u32,
     ) -> rusqlite::Result<Vec<(String, String, u64)>> {
         let since_ms = since.map_or(i64::MIN, Timestamp::ms);
-        let mut stmt = self.conn.prepare(
-            "SELECT repo, matched_key, count(*) AS n FROM restore_attempts
+        let hint = if repo.is_none() { " NOT INDEXED" } else { "" };
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT repo, matched_key, count(*) AS n FROM restore_attempts{hint}
              WHERE outcome != 'miss' AND at >= ?2 AND (?1 IS NULL OR repo = ?1)
-             GROUP BY repo, matched_key ORDER BY n DESC, repo, matched_key LIMIT ?3",
-        )?;
+             GROUP BY repo, matched_key ORDER BY n DESC, repo, matched_key LIMIT ?3"
+        ))?;
         let rows = stmt.query_map(params![repo, since_ms, limit], |r| {
             Ok((
                 text(r, 0).unwrap_or_default(),

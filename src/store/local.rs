@@ -306,7 +306,10 @@ impl LocalStore {
                 ));
                 continue;
             }
-            let found = match self.dirs.scan(&[ARCHIVES_DIR.as_bytes(), &shard.name]) {
+            let found = match self
+                .dirs
+                .scan_kinds(&[ARCHIVES_DIR.as_bytes(), &shard.name])
+            {
                 Ok(f) => f,
                 Err(e) => {
                     strange.push(format!("cannot read a shard directory: {e}"));
@@ -321,13 +324,7 @@ impl LocalStore {
                     .filter(|(id, _)| id.shard().as_bytes() == shard.name.as_slice());
                 match parsed {
                     Some((id, codec)) if f.kind == Kind::File => {
-                        files.insert(
-                            id,
-                            ArchiveFile {
-                                codec,
-                                modified: f.modified,
-                            },
-                        );
+                        files.insert(id, ArchiveFile { codec });
                     }
                     _ => strange.push(format!(
                         "{}/{ARCHIVES_DIR}/{shard_name}/{name} is {} that the store did not \
@@ -351,7 +348,18 @@ impl LocalStore {
     ) -> anyhow::Result<()> {
         let known = self.index.archives()?;
         for (id, f) in files {
-            if known.contains(id) || younger_than(f.modified, ORPHAN_GRACE) {
+            if known.contains(id) {
+                continue;
+            }
+            // Only an orphan's age is needed: the scan did not read any file's times.
+            // (Gone meanwhile: nothing to sweep.)
+            let Some(modified) = self
+                .dirs
+                .modified(&layout::archive_dir(id), id.file_name(f.codec).as_bytes())
+            else {
+                continue;
+            };
+            if younger_than(Some(modified), ORPHAN_GRACE) {
                 continue;
             }
             if dry_run {
@@ -584,7 +592,6 @@ pub struct Trace {
 /// A present archive file, as a scan found it.
 struct ArchiveFile {
     codec: super::archive::Codec,
-    modified: Option<SystemTime>,
 }
 
 /// What `verify` found.
@@ -894,12 +901,24 @@ impl Tier for LocalStore {
             ..GcReport::default()
         };
         report.removed.left_alone = strange;
+        report.doomed = vanished
+            .iter()
+            .map(|e| gc::Doomed::of(e, gc::NO_ARCHIVE))
+            .chain(bad.iter().map(|b| gc::Doomed {
+                repo: b.repo.clone(),
+                key: b.key.clone(),
+                scope: None,
+                size_bytes: 0,
+                why: gc::DAMAGED,
+            }))
+            .chain(plan.doomed())
+            .collect();
         if dry_run {
-            let doomed: Vec<Entry> = plan.entries().cloned().collect();
-            let would = Removed::would(&doomed);
-            report.removed.count = would.count;
-            report.removed.freed_bytes = would.freed_bytes;
-            report.removed.keys = would.keys;
+            // Counted from the plan itself: copying thousands of entries to count them costs
+            // more than the rest of a dry run.
+            report.removed.count = plan.expired.len() + plan.evicted.len();
+            report.removed.freed_bytes = plan.entries().map(|e| e.size_bytes).sum();
+            report.removed.keys = plan.entries().map(|e| e.key.clone()).collect();
         } else {
             self.delete(&vanished, Removal::Damaged)?;
             self.remove_bad(&bad)?;

@@ -1190,6 +1190,7 @@ impl Tier for ObjectTier {
             .iter()
             .map(|b| format!("{}: {}; left alone", b.place, b.damage))
             .collect();
+        report.doomed = plan.doomed();
         if dry_run {
             let would = Removed::would(&doomed);
             report.removed.count = would.count;

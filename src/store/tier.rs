@@ -469,6 +469,8 @@ pub struct GcReport {
     pub orphans_removed: usize,
     pub temp_removed: usize,
     pub dry_run: bool,
+    /// The entries removed (or, dry, that would be), each with why.
+    pub doomed: Vec<super::gc::Doomed>,
 }
 
 /// The interface of a store tier. Every method reads or acts on this tier only; the

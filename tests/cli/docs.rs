@@ -42,7 +42,13 @@ fn completions_command_prints_the_checked_in_script() {
 #[test]
 fn help_snapshots() {
     let env = TestEnv::new();
-    let top = env.cmd().arg("--help").assert().success();
+    // Help as an 80-column terminal shows it.
+    let top = env
+        .cmd()
+        .env("COLUMNS", "80")
+        .arg("--help")
+        .assert()
+        .success();
     insta::assert_snapshot!("help", String::from_utf8_lossy(&top.get_output().stdout));
     for sub in [
         "restore",
@@ -58,7 +64,12 @@ fn help_snapshots() {
         "run",
         "completions",
     ] {
-        let out = env.cmd().args([sub, "--help"]).assert().success();
+        let out = env
+            .cmd()
+            .env("COLUMNS", "80")
+            .args([sub, "--help"])
+            .assert()
+            .success();
         insta::assert_snapshot!(
             format!("help-{sub}"),
             String::from_utf8_lossy(&out.get_output().stdout)
@@ -80,6 +91,11 @@ fn human_table_snapshots() {
         ("npm-Linux-3f2a", 3000, 0),
         ("cargo-Linux-9b1c", 120_000, 60),
         ("pip-Linux-77ab", 10, 7200),
+        (
+            "npm-Linux-x64-node20-5f1c0e4b9d2a7c3e8f6b1a0d9c8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c",
+            500,
+            7300,
+        ),
     ] {
         env.write("dep/data", &"x".repeat(size));
         env.cmd()
@@ -129,6 +145,18 @@ fn human_table_snapshots() {
         "list-table",
         String::from_utf8_lossy(&list.get_output().stdout)
     );
+    // At 80 columns the long key is shortened in the middle, its tail kept.
+    let list = env
+        .cmd()
+        .env("WIT_CACHE_NOW", at(18_000))
+        .env("COLUMNS", "80")
+        .args(["list", "--sort", "created"])
+        .assert()
+        .success();
+    insta::assert_snapshot!(
+        "list-table-80",
+        String::from_utf8_lossy(&list.get_output().stdout)
+    );
     let stats = env
         .cmd()
         .env("WIT_CACHE_NOW", at(18_000))
@@ -141,4 +169,19 @@ fn human_table_snapshots() {
         .unwrap()
         .replace_all(&text, " [time]\n");
     insta::assert_snapshot!("stats-table", text);
+    let stats = env
+        .cmd()
+        .env("WIT_CACHE_NOW", at(18_000))
+        .env("COLUMNS", "80")
+        .arg("stats")
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&stats.get_output().stdout).into_owned();
+    for line in text.lines() {
+        assert!(line.chars().count() <= 80, "{line:?} is wider than 80");
+    }
+    let text = regex::Regex::new(r" +\d+(\.\d)? m?s\n")
+        .unwrap()
+        .replace_all(&text, " [time]\n");
+    insta::assert_snapshot!("stats-table-80", text);
 }

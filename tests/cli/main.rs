@@ -12,6 +12,7 @@ mod hostile;
 mod lines;
 mod manage;
 mod misses;
+mod output;
 mod recipes;
 mod remote;
 mod restore;
