@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::store::archive::Codec;
+use crate::store::Format;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success (a cache miss is a success), 1 error, 2 bad input, \
@@ -230,6 +231,18 @@ pub struct CodecArgs {
     /// Compression level (zstd 1-19, default 3; gzip 1-9, default 6)
     #[arg(long, value_name = "N")]
     pub level: Option<i32>,
+
+    /// How to store the entry: `archive` (one compressed tar file) or `cas` (a manifest plus
+    /// content blobs shared by every entry of the store, so a save writes only what changed;
+    /// zstd only, local store only for now)
+    #[arg(
+        long,
+        value_parser = format_parser(),
+        default_value = "archive",
+        env = "WIT_CACHE_FORMAT",
+        value_name = "FORMAT"
+    )]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -278,6 +291,13 @@ pub struct SaveArgs {
     /// The workflow run that made the entry [env: WIT_RUN_ID, then GITHUB_RUN_ID]
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
+}
+
+/// `--format`: `archive` or `cas`.
+fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(["archive", "cas"])
+        .map(|name| Format::from_name(&name).expect("clap passes only a listed format"))
 }
 
 /// `--compression`: one of the codec table's names.

@@ -25,7 +25,7 @@ pub fn entry(tier: &dyn Tier, e: &Entry) -> Value {
         "file_count": e.file_count,
         "digest": e.digest,
         "archive": tier.archive_location(e),
-        "format": "archive",
+        "format": e.format.name(),
         "created_at": e.created_at.rfc3339(),
         "last_accessed_at": usage.map(|u| u.last_accessed_at.rfc3339()),
         "access_count": usage.map(|u| u.access_count),

@@ -37,7 +37,7 @@ const ATTEMPT_HISTORY_MS: i64 = 90 * 86_400_000;
 /// How long removals are remembered for the miss hints.
 const REMOVAL_HISTORY_MS: i64 = 30 * 86_400_000;
 /// An archive without a row is only an orphan once it is this old.
-const ORPHAN_GRACE: Duration = Duration::from_secs(3600);
+pub(crate) const ORPHAN_GRACE: Duration = Duration::from_secs(3600);
 /// A temp file whose writer is gone is stale after this long…
 const TEMP_GRACE: Duration = Duration::from_secs(300);
 /// …and any temp file after this long.
@@ -135,6 +135,18 @@ impl LocalStore {
         self.layout.archive_path(e.archive, e.codec)
     }
 
+    pub(super) fn dirs(&self) -> &StoreDirs {
+        &self.dirs
+    }
+
+    pub(super) fn index_ref(&self) -> &Index {
+        &self.index
+    }
+
+    pub(super) fn index_mut(&mut self) -> &mut Index {
+        &mut self.index
+    }
+
     fn writable(&self) -> anyhow::Result<()> {
         if self.opts.read_only {
             anyhow::bail!("the store {} is opened read-only", self.root().display());
@@ -199,6 +211,13 @@ impl LocalStore {
     }
 
     fn remove_archive(&self, id: ArchiveId, codec: super::archive::Codec, removed: &mut Removed) {
+        // A cas entry's packs are needed no more by it (gc frees the ones nothing else needs);
+        // an archive has no leases, so this is a no-op for it.
+        if let Err(e) = self.index.cas_drop_refs(id.as_str()) {
+            removed
+                .left_alone
+                .push(format!("cannot drop the pack leases of {id}: {e}"));
+        }
         match self
             .dirs
             .remove_file(&layout::archive_dir(&id), id.file_name(codec).as_bytes())
@@ -425,6 +444,9 @@ impl LocalStore {
             let problem = match self.open_archive(e) {
                 Err(OpenError::NotFound) => Some("its archive is gone".to_string()),
                 Err(err) => Some(format!("archive unusable: {err}")),
+                Ok(file) if e.format == super::Format::Cas => {
+                    super::cas::restore::verify(&self.dirs, &file, e).err()
+                }
                 Ok(file) => match sha256_of(&file) {
                     Err(err) => Some(format!("archive unreadable: {err}")),
                     Ok(d) if d != e.digest => Some(format!(
@@ -530,6 +552,35 @@ impl LocalStore {
             found: found.map(|(_, e)| e),
             refused,
         })
+    }
+
+    /// Restores an entry in the cas format from its opened manifest (see
+    /// [`super::cas::restore::unpack`]).
+    pub fn cas_unpack(
+        &self,
+        manifest: &fs::File,
+        entry: &Entry,
+        paths: &crate::paths::CachePaths,
+        progress: super::archive::Progress,
+    ) -> Result<super::archive::Unpacked, super::archive::UnpackError> {
+        super::cas::restore::unpack(&self.dirs, manifest, entry, paths, progress)
+    }
+
+    /// Saves `paths` in the cas format, staging the manifest (see [`super::cas::save`]).
+    pub fn cas_save(
+        &mut self,
+        paths: &crate::paths::CachePaths,
+        level: Option<i32>,
+        progress: &super::archive::Progress,
+        warn: &mut dyn FnMut(String),
+    ) -> anyhow::Result<super::cas::save::Saved> {
+        self.writable()?;
+        super::cas::save::save(self, paths, level, progress, warn)
+    }
+
+    /// Drops the pack leases of a cas save that did not become an entry.
+    pub fn cas_release(&self, owner: ArchiveId) {
+        let _ = self.index.cas_drop_refs(owner.as_str());
     }
 
     /// An entry's archive file, opened for reading without any other effect (`show`).
@@ -706,6 +757,7 @@ impl Tier for LocalStore {
             )
             .map_err(|e| anyhow::anyhow!("cannot move the archive into the store: {e}"))?;
         staging.taken = true;
+        super::cas::abort_point("commit-renamed");
         let signer = self.opts.signer.as_ref();
         let keep = |row: &IndexRow| match row {
             Ok(e) => signer.is_none_or(|s| s.verify(e)),
@@ -900,6 +952,7 @@ impl Tier for LocalStore {
         if repo.is_none() {
             self.sweep_orphans(&files, dry_run, &mut report)?;
             self.sweep_temp(dry_run, &mut report);
+            super::cas::restore::sweep(self, dry_run, &mut report)?;
         }
         Ok(report)
     }
@@ -995,6 +1048,8 @@ mod tests {
             version: "a".repeat(64),
             paths: vec!["dep".into()],
             codec: Codec::Zstd,
+            format: crate::store::entry::Format::Archive,
+            id: None,
             size_bytes: packed.size_bytes,
             unpacked_bytes: packed.unpacked_bytes,
             file_count: packed.file_count,

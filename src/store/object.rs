@@ -353,7 +353,7 @@ impl Meta {
             key: e.key.clone(),
             version: e.version.clone(),
             paths: e.paths.clone(),
-            compression: e.codec.name().to_string(),
+            compression: e.compression_name().to_string(),
             archive: e.archive.file_name(e.codec),
             size_bytes: e.size_bytes,
             unpacked_bytes: e.unpacked_bytes,

@@ -146,6 +146,14 @@ impl ReadThrough {
         if !self.has_shared() {
             return None;
         }
+        if entry.format == super::Format::Cas {
+            let why = "entries in the cas format are kept in the local store only (for now)";
+            self.note(
+                Level::Warn,
+                format!("cache entry '{}' was not uploaded: {why}", entry.key),
+            );
+            return Some(Shared::Failed(why.into()));
+        }
         let started = Instant::now();
         let opened = self.local.open(entry);
         let Some(shared) = self.shared() else {
@@ -365,6 +373,7 @@ mod tests {
                 version: "v".into(),
                 paths: vec![],
                 codec: crate::store::archive::Codec::Zstd,
+                format: crate::store::entry::Format::Archive,
                 archive: ArchiveId::random(),
                 size_bytes: 0,
                 unpacked_bytes: 0,

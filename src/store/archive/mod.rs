@@ -26,6 +26,7 @@ pub use codec::Codec;
 pub use error::UnpackError;
 pub use extract::{unpack, Expected, Unpacked};
 pub use hashio::{sha256_of, Progress};
+pub(crate) use pack::{append, walk, with_path};
 pub use pack::{pack, Packed};
 
 /// Read and write buffers of archive I/O.

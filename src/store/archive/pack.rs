@@ -51,19 +51,11 @@ pub fn pack(
     let sink = HashingWriter::new(BufWriter::with_capacity(IO_BUFFER, Writeback::new(file)?));
     // tar writes 512-byte headers and 8 KiB pieces of content: batch them for the encoder.
     let encoder = BufWriter::with_capacity(ENCODER_BUFFER, Encoder::new(sink, codec, level)?);
-    let mut packer = Packer {
-        builder: tar::Builder::new(encoder),
-        paths,
-        progress,
-        stats: Packed::default(),
-        warn,
-    };
-    for (index, root) in paths.roots.iter().enumerate() {
-        packer.add_root(index, root)?;
-    }
-    let Packer {
-        builder, mut stats, ..
-    } = packer;
+    let mut builder = tar::Builder::new(encoder);
+    let mut stats = Packed::default();
+    walk(paths, warn, &mut |path, name, meta, warn| {
+        add_member(&mut builder, &mut stats, progress, path, name, meta, warn)
+    })?;
     let sink = builder
         .into_inner()?
         .into_inner()
@@ -83,15 +75,40 @@ pub fn pack(
     Ok(stats)
 }
 
-struct Packer<'a, W: Write> {
-    builder: tar::Builder<W>,
-    paths: &'a CachePaths,
-    progress: &'a Progress,
-    stats: Packed,
-    warn: &'a mut dyn FnMut(String),
+/// What [`walk`] calls for each file, directory or symlink it finds: the path, the member
+/// name (`<index>/<rel>`, a directory's without its trailing `/`), its metadata, and the
+/// warning sink; returns whether it became a member (false: skipped with a warning).
+pub(crate) type Visit<'a> =
+    dyn FnMut(&Path, Vec<u8>, &fs::Metadata, &mut dyn FnMut(String)) -> io::Result<bool> + 'a;
+
+/// Walks the roots of `paths` in archive order (path lines in order, names sorted, excluded
+/// paths skipped), calling `visit` per member: the one definition of what an entry holds,
+/// whatever its format.
+pub(crate) fn walk(
+    paths: &CachePaths,
+    warn: &mut dyn FnMut(String),
+    visit: &mut Visit<'_>,
+) -> io::Result<u64> {
+    let mut walker = Walker {
+        paths,
+        warn,
+        visit,
+        members: 0,
+    };
+    for (index, root) in paths.roots.iter().enumerate() {
+        walker.add_root(index, root)?;
+    }
+    Ok(walker.members)
 }
 
-impl<W: Write> Packer<'_, W> {
+struct Walker<'a, 'v> {
+    paths: &'a CachePaths,
+    warn: &'a mut dyn FnMut(String),
+    visit: &'a mut Visit<'v>,
+    members: u64,
+}
+
+impl Walker<'_, '_> {
     fn add_root(&mut self, index: usize, root: &Root) -> io::Result<()> {
         match &root.kind {
             RootKind::Literal { name } => {
@@ -115,7 +132,7 @@ impl<W: Write> Packer<'_, W> {
                 }
             }
             RootKind::Glob { matcher, depth } => {
-                let before = self.stats.members;
+                let before = self.members;
                 let mut walk = WalkDir::new(&root.base)
                     .min_depth(1)
                     .sort_by_file_name()
@@ -146,7 +163,7 @@ impl<W: Write> Packer<'_, W> {
                         walk.skip_current_dir();
                     }
                 }
-                if self.stats.members == before {
+                if self.members == before {
                     (self.warn)(format!("path '{}' matched nothing; skipped", root.spec));
                 }
                 Ok(())
@@ -182,69 +199,74 @@ impl<W: Write> Packer<'_, W> {
             let mut name = format!("{index}/").into_bytes();
             name.extend_from_slice(member.as_os_str().as_bytes());
             let meta = entry.metadata().map_err(walk_error)?;
-            self.add_member(entry.path(), name, &meta)?;
+            if (self.visit)(entry.path(), name, &meta, &mut *self.warn)? {
+                self.members += 1;
+            }
         }
         Ok(())
     }
+}
 
-    fn add_member(
-        &mut self,
-        path: &Path,
-        mut name: Vec<u8>,
-        meta: &fs::Metadata,
-    ) -> io::Result<()> {
-        let mut header = Header::new_ustar();
-        header.set_mode(meta.mode() & 0o7777);
-        header.set_mtime(meta.mtime().max(0) as u64);
-        header.set_uid(0);
-        header.set_gid(0);
-        let ft = meta.file_type();
-        if ft.is_dir() {
-            header.set_entry_type(EntryType::Directory);
-            header.set_size(0);
-            name.push(b'/');
-            append(&mut self.builder, &mut header, &name, None, io::empty())?;
-        } else if ft.is_file() {
-            header.set_entry_type(EntryType::Regular);
-            header.set_size(meta.len());
-            let file = File::open(path).map_err(|e| with_path(&e, path))?;
-            let mut data = ExactReader {
-                inner: file,
-                remaining: meta.len(),
-                short: false,
-            };
-            append(&mut self.builder, &mut header, &name, None, &mut data)?;
-            self.progress.add(meta.len());
-            if data.short {
-                (self.warn)(format!(
-                    "{} shrank while it was archived; its tail was stored as zeros",
-                    path.display()
-                ));
-            }
-            self.stats.file_count += 1;
-            self.stats.unpacked_bytes += meta.len();
-        } else if ft.is_symlink() {
-            let target = fs::read_link(path).map_err(|e| with_path(&e, path))?;
-            header.set_entry_type(EntryType::Symlink);
-            header.set_size(0);
-            append(
-                &mut self.builder,
-                &mut header,
-                &name,
-                Some(target.as_os_str().as_bytes()),
-                io::empty(),
-            )?;
-            self.stats.file_count += 1;
-        } else {
-            (self.warn)(format!(
-                "{} is not a file, directory or symlink; skipped",
+fn add_member<W: Write>(
+    builder: &mut tar::Builder<W>,
+    stats: &mut Packed,
+    progress: &Progress,
+    path: &Path,
+    mut name: Vec<u8>,
+    meta: &fs::Metadata,
+    warn: &mut dyn FnMut(String),
+) -> io::Result<bool> {
+    let mut header = Header::new_ustar();
+    header.set_mode(meta.mode() & 0o7777);
+    header.set_mtime(meta.mtime().max(0) as u64);
+    header.set_uid(0);
+    header.set_gid(0);
+    let ft = meta.file_type();
+    if ft.is_dir() {
+        header.set_entry_type(EntryType::Directory);
+        header.set_size(0);
+        name.push(b'/');
+        append(builder, &mut header, &name, None, io::empty())?;
+    } else if ft.is_file() {
+        header.set_entry_type(EntryType::Regular);
+        header.set_size(meta.len());
+        let file = File::open(path).map_err(|e| with_path(&e, path))?;
+        let mut data = ExactReader {
+            inner: file,
+            remaining: meta.len(),
+            short: false,
+        };
+        append(builder, &mut header, &name, None, &mut data)?;
+        progress.add(meta.len());
+        if data.short {
+            warn(format!(
+                "{} shrank while it was archived; its tail was stored as zeros",
                 path.display()
             ));
-            return Ok(());
         }
-        self.stats.members += 1;
-        Ok(())
+        stats.file_count += 1;
+        stats.unpacked_bytes += meta.len();
+    } else if ft.is_symlink() {
+        let target = fs::read_link(path).map_err(|e| with_path(&e, path))?;
+        header.set_entry_type(EntryType::Symlink);
+        header.set_size(0);
+        append(
+            builder,
+            &mut header,
+            &name,
+            Some(target.as_os_str().as_bytes()),
+            io::empty(),
+        )?;
+        stats.file_count += 1;
+    } else {
+        warn(format!(
+            "{} is not a file, directory or symlink; skipped",
+            path.display()
+        ));
+        return Ok(false);
     }
+    stats.members += 1;
+    Ok(true)
 }
 
 /// Reads exactly `remaining` bytes: a file that grows is cut, one that shrinks is padded with
@@ -282,7 +304,7 @@ impl<R: Read> Read for ExactReader<R> {
 
 /// Appends a member, with a pax extended header for a name or link target that does not
 /// fit the ustar fields.
-fn append<W: Write>(
+pub(crate) fn append<W: Write>(
     builder: &mut tar::Builder<W>,
     header: &mut Header,
     name: &[u8],
@@ -327,7 +349,7 @@ fn pax_record(out: &mut Vec<u8>, key: &str, value: &[u8]) {
     out.push(b'\n');
 }
 
-fn with_path(err: &io::Error, path: &Path) -> io::Error {
+pub(crate) fn with_path(err: &io::Error, path: &Path) -> io::Error {
     io::Error::new(err.kind(), format!("{}: {err}", path.display()))
 }
 
