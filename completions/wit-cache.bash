@@ -591,7 +591,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__run)
-            opts="-q -v -h -V --key --path --scope --allow-broad-paths --restore-key --fallback-scope --compression --level --skip-on-hit --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --key --path --scope --allow-broad-paths --restore-key --fallback-scope --compression --level --format --skip-on-hit --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -625,6 +625,10 @@ _wit__cache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --format)
+                    COMPREPLY=($(compgen -W "archive cas" -- "${cur}"))
+                    return 0
+                    ;;
                 --cache-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -653,7 +657,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__save)
-            opts="-q -v -h -V --key --path --scope --allow-broad-paths --compression --level --overwrite --run-id --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --key --path --scope --allow-broad-paths --compression --level --format --overwrite --run-id --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -677,6 +681,10 @@ _wit__cache() {
                     ;;
                 --level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "archive cas" -- "${cur}"))
                     return 0
                     ;;
                 --run-id)

@@ -232,7 +232,7 @@ pub struct CodecArgs {
     #[arg(long, value_name = "N")]
     pub level: Option<i32>,
 
-    /// How to store the entry: `archive` (one compressed tar file) or `cas` (a manifest plus
+    /// How to store the entry: archive (one compressed tar file) or cas (a manifest plus
     /// content blobs shared by every entry of the store, so a save writes only what changed;
     /// zstd only, local store only for now)
     #[arg(

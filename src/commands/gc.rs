@@ -47,6 +47,12 @@ pub fn run(global: &GlobalArgs, args: &GcArgs, printer: &Printer) -> anyhow::Res
             "stale temp files"
         ),
     ));
+    if report.packs_removed > 0 {
+        printer.status(&format!(
+            "{verb} {} that no entry needs",
+            count(report.packs_removed as u64, "cas pack", "cas packs")
+        ));
+    }
     for key in &r.keys {
         printer.detail(&format!("  {key}"));
     }
@@ -62,6 +68,7 @@ pub fn run(global: &GlobalArgs, args: &GcArgs, printer: &Printer) -> anyhow::Res
             "vanished_rows": report.vanished,
             "damaged_rows": report.damaged,
             "temp_removed": report.temp_removed,
+            "packs_removed": report.packs_removed,
             "left_alone": r.left_alone,
             "dry_run": report.dry_run,
             "store": location,

@@ -578,6 +578,15 @@ impl LocalStore {
         super::cas::save::save(self, paths, level, progress, warn)
     }
 
+    /// The manifest of a cas entry, checked against the entry (`show`).
+    pub fn cas_manifest(
+        &self,
+        file: &fs::File,
+        e: &Entry,
+    ) -> Result<super::cas::manifest::Manifest, String> {
+        super::cas::restore::read_manifest(file, e)
+    }
+
     /// Drops the pack leases of a cas save that did not become an entry.
     pub fn cas_release(&self, owner: ArchiveId) {
         let _ = self.index.cas_drop_refs(owner.as_str());

@@ -35,7 +35,7 @@ pub fn pack_dir(name_hex: &str) -> [&[u8]; 3] {
     [
         CAS_DIR.as_bytes(),
         PACKS_DIR.as_bytes(),
-        name_hex[..2].as_bytes(),
+        &name_hex.as_bytes()[..2],
     ]
 }
 

@@ -53,12 +53,15 @@ pub fn read_manifest(file: &File, entry: &Entry) -> Result<Manifest, String> {
     manifest::parse(&bytes).map_err(|e| format!("its manifest is damaged: {e}"))
 }
 
+/// A frame: its pack's index in the manifest and its offset in the pack.
+type FrameKey = (u32, u64);
+
 /// Reads blobs out of packs, checking each against its hash.
 pub struct Blobs<'a> {
     dirs: &'a StoreDirs,
     packs: &'a [Hash],
     files: HashMap<u32, File>,
-    frames: VecDeque<((u32, u64), Arc<Vec<u8>>)>,
+    frames: VecDeque<(FrameKey, Arc<Vec<u8>>)>,
     decompressor: zstd::bulk::Decompressor<'static>,
 }
 
@@ -188,10 +191,10 @@ pub fn unpack(
             write_stream(dirs, m, out).and_then(|mut w| w.flush().map_err(StreamError::Write))
         });
         let unpacked = archive::unpack(File::from(reader), &expected, paths);
-        let produced = producer
+        let written = producer
             .join()
             .unwrap_or_else(|_| Err(StreamError::Damaged("the stream writer panicked".into())));
-        match (unpacked, produced) {
+        match (unpacked, written) {
             (_, Err(StreamError::Damaged(why))) => Err(UnpackError::Damaged(format!(
                 "{why}; the files it had written were removed"
             ))),
