@@ -295,3 +295,207 @@ fn cas_takes_zstd_only() {
     let err = stderr_of(out.get_output());
     assert!(err.contains("--format cas"), "{err}");
 }
+
+/// Makes every file of the store look old (the sweeps' graces are by file time).
+fn age_store(env: &TestEnv) {
+    let old =
+        filetime::FileTime::from_unix_time(filetime::FileTime::now().unix_seconds() - 7200, 0);
+    for e in walkdir::WalkDir::new(&env.store)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if e.file_type().is_file() {
+            filetime::set_file_mtime(e.path(), old).unwrap();
+        }
+    }
+}
+
+/// gc two days from now (stale leases go) on an aged store.
+fn gc_later(env: &TestEnv) -> serde_json::Value {
+    age_store(env);
+    let later = (filetime::FileTime::now().unix_seconds() + 2 * 86_400).to_string();
+    let out = env
+        .cmd()
+        .env_remove("WIT_REPO")
+        .env("WIT_CACHE_NOW", later)
+        .args(["--json", "gc", "--max-age", "30d"])
+        .assert()
+        .success();
+    json_of(&out.get_output().stdout)
+}
+
+/// After gc: no temp file, every pack file registered and needed, every lease an entry's.
+fn assert_no_garbage(env: &TestEnv) {
+    let tmp: Vec<_> = fs::read_dir(env.store.join("tmp")).unwrap().collect();
+    assert!(tmp.is_empty(), "temp files left: {tmp:?}");
+    let ix = env.index();
+    let registered: Vec<String> = ix
+        .prepare("SELECT name FROM cas_packs ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let on_disk: Vec<String> = packs(env)
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        on_disk, registered,
+        "pack files are exactly the registered packs"
+    );
+    let stray: i64 = ix
+        .query_row(
+            "SELECT count(*) FROM cas_refs WHERE owner NOT IN
+               (SELECT substr(archive, 16, 32) FROM entries)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stray, 0, "every lease belongs to an entry");
+    let unneeded: i64 = ix
+        .query_row(
+            "SELECT count(*) FROM cas_packs WHERE name NOT IN (SELECT pack FROM cas_refs)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unneeded, 0, "every pack is needed");
+    assert_eq!(
+        crate::util::TestEnv::archives(env).len() as i64,
+        env.count_entries(),
+        "one manifest per entry"
+    );
+}
+
+#[test]
+fn a_save_killed_at_any_point_leaves_no_entry_and_gc_sweeps_what_it_left() {
+    for point in [
+        "save-pack-renamed",
+        "save-pack-registered",
+        "save-manifest-staged",
+        "commit-renamed",
+    ] {
+        let env = TestEnv::new();
+        tree(&env, 60);
+        let before = snapshot(&env.ws.join("dep"));
+        let out = env
+            .cmd()
+            .env("WIT_CACHE_TEST_ABORT", point)
+            .args(["save", "--format", "cas", "--key", "k", "--path", "dep"])
+            .assert()
+            .failure();
+        assert!(stderr_of(out.get_output()).contains(point), "{point}");
+        assert_eq!(env.count_entries(), 0, "{point}: no entry");
+        let doc = env.restore("k", &["dep"], &[]);
+        assert_eq!(doc["cache_hit"], serde_json::Value::Null, "{point}: a miss");
+        // A later save is not blocked and makes a whole entry.
+        save_cas(&env, "k", &["dep"]);
+        env.rm("dep");
+        assert_eq!(
+            env.restore("k", &["dep"], &[])["cache_hit"],
+            true,
+            "{point}"
+        );
+        assert_eq!(snapshot(&env.ws.join("dep")), before, "{point}");
+        gc_later(&env);
+        assert_no_garbage(&env);
+        env.cmd().arg("verify").assert().success();
+        env.rm("dep");
+        assert_eq!(
+            env.restore("k", &["dep"], &[])["cache_hit"],
+            true,
+            "{point}: after gc"
+        );
+    }
+}
+
+#[test]
+fn a_gc_killed_between_unregistering_and_unlinking_a_pack_loses_nothing() {
+    let env = TestEnv::new();
+    tree(&env, 30);
+    let before = snapshot(&env.ws.join("dep"));
+    save_cas(&env, "a", &["dep"]);
+    save_cas(&env, "keep", &["other-missing", "dep"]);
+    env.cmd().args(["delete", "--key", "a"]).assert().success();
+    // "keep" has the same blobs under another version: its packs are leased, a's are not.
+    env.cmd()
+        .args(["delete", "--key", "keep"])
+        .assert()
+        .success();
+    env.cmd()
+        .env_remove("WIT_REPO")
+        .env("WIT_CACHE_TEST_ABORT", "gc-pack-unregistered")
+        .arg("gc")
+        .assert()
+        .failure();
+    // The same content saved again finds its pack file already there and registers it.
+    save_cas(&env, "b", &["dep"]);
+    gc_later(&env);
+    assert_no_garbage(&env);
+    env.rm("dep");
+    assert_eq!(env.restore("b", &["dep"], &[])["cache_hit"], true);
+    assert_eq!(snapshot(&env.ws.join("dep")), before);
+    // Killed again with nothing saved after: the unregistered file is swept once old.
+    env.cmd().args(["delete", "--key", "b"]).assert().success();
+    env.cmd()
+        .env_remove("WIT_REPO")
+        .env("WIT_CACHE_TEST_ABORT", "gc-pack-unregistered")
+        .arg("gc")
+        .assert()
+        .failure();
+    gc_later(&env);
+    assert_no_garbage(&env);
+    assert!(packs(&env).is_empty());
+}
+
+/// A store on a 4 MiB tmpfs: a cas save that does not fit fails with one clear line and
+/// leaves no temp file and no lease; the earlier entry still restores.
+#[test]
+fn a_full_disk_fails_a_cas_save_cleanly() {
+    let env = TestEnv::new();
+    let mnt = env.root.join("small-fs");
+    fs::create_dir_all(&mnt).unwrap();
+    let Some(_mount) = crate::util::mount(&["-t", "tmpfs", "-o", "size=4m", "tmpfs"], &mnt) else {
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    };
+    let store = mnt.join("store");
+    env.write("small/a", "small");
+    env.cmd()
+        .env("WIT_CACHE_DIR", &store)
+        .args([
+            "save", "--format", "cas", "--key", "small", "--path", "small",
+        ])
+        .assert()
+        .success();
+    fs::create_dir_all(env.ws.join("big")).unwrap();
+    fs::write(env.ws.join("big/blob"), noise(6 << 20, 9)).unwrap();
+    let out = env
+        .cmd()
+        .env("WIT_CACHE_DIR", &store)
+        .args(["save", "--format", "cas", "--key", "big", "--path", "big"])
+        .assert()
+        .code(1);
+    let err = stderr_of(out.get_output());
+    assert!(err.contains("no space left on the device of"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    let tmp: Vec<_> = fs::read_dir(store.join("tmp")).unwrap().collect();
+    assert!(tmp.is_empty(), "the temp files are removed: {tmp:?}");
+    let ix = rusqlite::Connection::open(store.join("index-v1.sqlite")).unwrap();
+    let owners: i64 = ix
+        .query_row("SELECT count(DISTINCT owner) FROM cas_refs", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(owners, 1, "only the committed entry holds leases");
+    env.rm("small");
+    let out = env
+        .cmd()
+        .env("WIT_CACHE_DIR", &store)
+        .args(["--json", "restore", "--key", "small", "--path", "small"])
+        .assert()
+        .success();
+    assert_eq!(json_of(&out.get_output().stdout)["cache_hit"], true);
+    assert_eq!(env.read("small/a"), "small");
+}
