@@ -112,6 +112,12 @@ pub enum Command {
     Gc(GcArgs),
     /// Re-hash every archive against the index; remove damaged entries
     Verify,
+    /// Write one entry as a tar stream (zstd, gzip or plain) that GNU tar reads
+    #[command(after_help = EXPORT_EXAMPLES)]
+    Export(ExportArgs),
+    /// Make an entry of a tar stream (zstd, gzip or plain, as `export` writes it)
+    #[command(after_help = EXPORT_EXAMPLES)]
+    Import(ImportArgs),
     /// Restore, run a command, save when it succeeded: actions/cache for any CI in one line
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
@@ -121,6 +127,15 @@ pub enum Command {
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
 }
+
+const EXPORT_EXAMPLES: &str = "\
+Members are named <n>/<path>, where <n> is the path line (0 for the first --path) and <path>
+is relative to the line's base, in either format of the entry.
+
+Examples:
+  wit-cache export npm-Linux-abc --compression gzip -o npm.tar.gz
+  tar -tzf npm.tar.gz
+  wit-cache import --key npm-Linux-abc --path node_modules npm.tar.gz";
 
 const SERVE_EXAMPLES: &str = "\
 Deleting needs `Authorization: Bearer TOKEN`. The admin token deletes in every repo; a token
@@ -368,6 +383,35 @@ pub struct ShowArgs {
     /// Only the entry of this scope
     #[arg(long, value_name = "SCOPE")]
     pub scope: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The key (compared case-insensitively) or, when numeric and no key matches, the id
+    #[arg(value_name = "KEY")]
+    pub key: String,
+
+    /// Only the entry of this scope
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+
+    /// How to compress the tar stream
+    #[arg(long, value_parser = codec_parser(), default_value = "zstd", value_name = "CODEC")]
+    pub compression: Codec,
+
+    /// Write to this file (created, never replaced) instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub entry: EntryArgs,
+
+    /// The tar stream: a file, or - for stdin; its compression is recognised
+    #[arg(value_name = "FILE", default_value = "-")]
+    pub input: PathBuf,
 }
 
 #[derive(Debug, Args)]

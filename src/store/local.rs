@@ -578,6 +578,54 @@ impl LocalStore {
         super::cas::save::save(self, paths, level, progress, warn)
     }
 
+    /// Writes an entry as a plain tar stream (`export`): the archive decompressed and checked
+    /// against its digest, or a cas entry's stream with every blob checked. A damaged entry is
+    /// an error (what was written by then is not to be trusted).
+    pub fn export_tar(&self, e: &Entry, out: &mut dyn io::Write) -> anyhow::Result<()> {
+        let file = self
+            .open_archive(e)
+            .map_err(|err| anyhow::anyhow!("cannot open the entry's file: {err}"))?;
+        match e.format {
+            super::Format::Cas => {
+                let m = super::cas::restore::read_manifest(&file, e)
+                    .map_err(|why| anyhow::anyhow!("the entry is damaged: {why}"))?;
+                super::cas::restore::write_stream(&self.dirs, &m, out).map_err(
+                    |err| match err {
+                        super::cas::restore::StreamError::Damaged(why) => {
+                            anyhow::anyhow!("the entry is damaged: {why}")
+                        }
+                        super::cas::restore::StreamError::Write(err) => {
+                            anyhow::Error::from(err).context("cannot write the tar stream")
+                        }
+                    },
+                )?;
+            }
+            super::Format::Archive => {
+                use sha2::Digest as _;
+                let mut hashing = super::archive::hashio::HashingReader {
+                    inner: file,
+                    hasher: sha2::Sha256::new(),
+                    progress: super::archive::Progress::default(),
+                };
+                let buffered = io::BufReader::with_capacity(1 << 18, &mut hashing);
+                let mut decoder = super::archive::codec::Decoder::new(buffered, e.codec)
+                    .context("cannot start the decoder")?;
+                io::copy(&mut decoder, out).context("cannot export the archive")?;
+                // The rest of the file (the codec's trailer) counts for the digest too.
+                io::copy(&mut decoder.into_inner(), &mut io::sink())
+                    .context("cannot read the archive")?;
+                let digest = crate::keys::hex(&hashing.hasher.finalize());
+                if digest != e.digest {
+                    anyhow::bail!(
+                        "the entry is damaged: archive digest {digest} does not match the index ({})",
+                        e.digest
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The manifest of a cas entry, checked against the entry (`show`).
     pub fn cas_manifest(
         &self,

@@ -499,3 +499,94 @@ fn a_full_disk_fails_a_cas_save_cleanly() {
     assert_eq!(json_of(&out.get_output().stdout)["cache_hit"], true);
     assert_eq!(env.read("small/a"), "small");
 }
+
+fn tar(args: &[&str]) {
+    let st = std::process::Command::new("tar")
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(st.success(), "tar {args:?}");
+}
+
+#[test]
+fn export_writes_what_gnu_tar_reads_in_every_codec_and_import_takes_it_back() {
+    let env = TestEnv::new();
+    tree(&env, 80);
+    let before = snapshot(&env.ws.join("dep"));
+    save_cas(&env, "cas", &["dep"]);
+    env.save("arch", &["dep"]);
+    for (key, codec, flag) in [
+        ("cas", "zstd", "--zstd"),
+        ("cas", "gzip", "-z"),
+        ("cas", "none", "-p"),
+        ("arch", "gzip", "-z"),
+    ] {
+        let out = env.root.join(format!("{key}-{codec}.tar"));
+        env.cmd()
+            .args(["export", key, "--compression", codec, "-o"])
+            .arg(&out)
+            .assert()
+            .success();
+        let x = env.root.join(format!("x-{key}-{codec}"));
+        fs::create_dir_all(&x).unwrap();
+        tar(&[
+            flag,
+            "-xf",
+            out.to_str().unwrap(),
+            "-C",
+            x.to_str().unwrap(),
+        ]);
+        assert_eq!(snapshot(&x.join("0/dep")), before, "{key} {codec}");
+    }
+    // Through stdout too, and back in with import.
+    let out = env.cmd().args(["export", "cas"]).assert().success();
+    let stream = out.get_output().stdout.clone();
+    assert_eq!(&stream[..4], &[0x28, 0xb5, 0x2f, 0xfd], "zstd by default");
+    let file = env.root.join("stdout.tar.zst");
+    fs::write(&file, &stream).unwrap();
+    env.cmd()
+        .args(["import", "--key", "imported", "--path", "dep"])
+        .arg(&file)
+        .assert()
+        .success();
+    env.rm("dep");
+    assert_eq!(env.restore("imported", &["dep"], &[])["cache_hit"], true);
+    assert_eq!(snapshot(&env.ws.join("dep")), before);
+}
+
+#[test]
+fn import_refuses_a_stream_not_made_of_path_lines_and_export_refuses_damage() {
+    let env = TestEnv::new();
+    tree(&env, 10);
+    let plain = env.root.join("plain.tar");
+    tar(&[
+        "-cf",
+        plain.to_str().unwrap(),
+        "-C",
+        env.ws.to_str().unwrap(),
+        "dep",
+    ]);
+    let out = env
+        .cmd()
+        .args(["import", "--key", "k", "--path", "dep"])
+        .arg(&plain)
+        .assert()
+        .code(2);
+    let err = stderr_of(out.get_output());
+    assert!(err.contains("not under a path line"), "{err}");
+    assert_eq!(env.count_entries(), 0);
+    let tmp: Vec<_> = fs::read_dir(env.store.join("tmp")).unwrap().collect();
+    assert!(tmp.is_empty(), "{tmp:?}");
+
+    save_cas(&env, "k", &["dep"]);
+    damage_packs(&env);
+    let out_file = env.root.join("out.tar.zst");
+    let out = env
+        .cmd()
+        .args(["export", "k", "-o"])
+        .arg(&out_file)
+        .assert()
+        .failure();
+    assert!(stderr_of(out.get_output()).contains("damaged"));
+    assert!(!out_file.exists(), "no half export is left");
+}
