@@ -80,7 +80,7 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l compression
 gzip\t''
 none\t''"
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l level -d 'Compression level (zstd 1-19, default 3; gzip 1-9, default 6)' -r
-complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l format -d 'How to store the entry: archive (one compressed tar file) or cas (a manifest plus content blobs shared by every entry of the store, so a save writes only what changed; zstd only, local store only for now)' -r -f -a "archive\t''
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l format -d 'How to store the entry: archive (one compressed tar file) or cas (a manifest plus content blobs shared by every entry of the store, so a save writes only what changed; zstd only)' -r -f -a "archive\t''
 cas\t''"
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l run-id -d 'The workflow run that made the entry [env: WIT_RUN_ID, then GITHUB_RUN_ID]' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l cache-dir -d 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]' -r -F
@@ -247,7 +247,7 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l compression 
 gzip\t''
 none\t''"
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l level -d 'Compression level (zstd 1-19, default 3; gzip 1-9, default 6)' -r
-complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l format -d 'How to store the entry: archive (one compressed tar file) or cas (a manifest plus content blobs shared by every entry of the store, so a save writes only what changed; zstd only, local store only for now)' -r -f -a "archive\t''
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l format -d 'How to store the entry: archive (one compressed tar file) or cas (a manifest plus content blobs shared by every entry of the store, so a save writes only what changed; zstd only)' -r -f -a "archive\t''
 cas\t''"
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l cache-dir -d 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]' -r -F
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l store -d 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only' -r

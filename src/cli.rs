@@ -249,7 +249,7 @@ pub struct CodecArgs {
 
     /// How to store the entry: archive (one compressed tar file) or cas (a manifest plus
     /// content blobs shared by every entry of the store, so a save writes only what changed;
-    /// zstd only, local store only for now)
+    /// zstd only)
     #[arg(
         long,
         value_parser = format_parser(),

@@ -437,46 +437,66 @@ impl Saver<'_> {
             .context("cannot sync a pack to disk")?;
         let hash: Hash = pack.hasher.finalize().into();
         let name = hex(&hash);
-        let dirs = self.local.dirs().clone();
-        let shard = &name[..2];
-        for (parent, dir) in [
-            (vec![], CAS_DIR),
-            (vec![CAS_DIR.as_bytes()], PACKS_DIR),
-            (vec![CAS_DIR.as_bytes(), PACKS_DIR.as_bytes()], shard),
-        ] {
-            dirs.ensure_dir(&parent, dir.as_bytes())
-                .map_err(|e| anyhow::anyhow!("cannot create a pack directory: {e}"))?;
-        }
-        let Place::StoreTmp { name: tmp_name, .. } = &pack.staging.place else {
-            unreachable!("a local stage is in the store's tmp/")
-        };
-        let tmp_name = tmp_name.clone();
-        match dirs.rename_new(
-            &[TMP_DIR.as_bytes()],
-            &tmp_name,
-            &pack_dir(&name),
-            pack_file(&name).as_bytes(),
-        ) {
-            Ok(()) => pack.staging.taken = true,
-            // The same bytes are there already (another save wrote the same pack); ours goes
-            // when the staging drops.
-            Err(OpenError::Io(_, e)) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => anyhow::bail!("cannot move a pack into the store: {e}"),
-        }
-        abort_point("save-pack-renamed");
         for r in &mut pack.rows {
             r.pack.clone_from(&name);
         }
-        self.local
-            .index_mut()
-            .cas_register_pack(&self.owner, &name, pack.size, &pack.rows)
-            .context("cannot register a pack in the cache index")?;
+        install_pack(
+            self.local,
+            &self.owner,
+            &mut pack.staging,
+            &name,
+            pack.size,
+            &pack.rows,
+        )?;
         abort_point("save-pack-registered");
         self.manifest.packs[pack.index as usize] = hash;
         self.packs.insert(name, pack.index);
         self.pack_bytes += pack.size;
         Ok(())
     }
+}
+
+/// Moves a complete, synced pack from the store's `tmp/` to its name (create-only: a file of
+/// that name has the same bytes) and registers it with its blobs, leased for `owner`.
+pub fn install_pack(
+    local: &mut LocalStore,
+    owner: &str,
+    staging: &mut Staging,
+    name: &str,
+    size: u64,
+    rows: &[BlobRow],
+) -> anyhow::Result<()> {
+    let dirs = local.dirs().clone();
+    let shard = &name[..2];
+    for (parent, dir) in [
+        (vec![], CAS_DIR),
+        (vec![CAS_DIR.as_bytes()], PACKS_DIR),
+        (vec![CAS_DIR.as_bytes(), PACKS_DIR.as_bytes()], shard),
+    ] {
+        dirs.ensure_dir(&parent, dir.as_bytes())
+            .map_err(|e| anyhow::anyhow!("cannot create a pack directory: {e}"))?;
+    }
+    let Place::StoreTmp { name: tmp_name, .. } = &staging.place else {
+        anyhow::bail!("a pack is installed from the store's tmp/")
+    };
+    let tmp_name = tmp_name.clone();
+    match dirs.rename_new(
+        &[TMP_DIR.as_bytes()],
+        &tmp_name,
+        &pack_dir(name),
+        pack_file(name).as_bytes(),
+    ) {
+        Ok(()) => staging.taken = true,
+        // The same bytes are there already (another save wrote the same pack); ours goes
+        // when the staging drops.
+        Err(OpenError::Io(_, e)) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => anyhow::bail!("cannot move a pack into the store: {e}"),
+    }
+    abort_point("save-pack-renamed");
+    local
+        .index_mut()
+        .cas_register_pack(owner, name, size, rows)
+        .context("cannot register a pack in the cache index")
 }
 
 fn decode_hex(text: &str, out: &mut [u8; 32]) {
