@@ -228,7 +228,7 @@ if want cas; then
     "${measure[@]}" --group "save, cas (1 % changed)" --runs "$runs" \
         --prepare "${bump[*]} --percent 1 --salt run-\$BENCH_RUN '$ctree/node_modules' && find '$ctree' -type f -print0 | xargs -0 cat >/dev/null && sync" \
         --cmd "archive full" "$(cwit "$work/arch-full" "$ctree" save --overwrite --key full --path node_modules)$tail" \
-        --cmd "cas full" "$(cwit "$work/cas-full/\$BENCH_RUN" "$ctree" save --format cas --key full --path node_modules)$tail" \
+        --cmd "cas full" "$(cwit "$work/cas-full/'\"\$BENCH_RUN\"'" "$ctree" save --format cas --key full --path node_modules)$tail" \
         --cmd "cas 1 %" "$(cwit "$cstore" "$ctree" save --format cas --key partial-\$BENCH_RUN --path node_modules)$tail" \
         --ratio "cas 1 %" "archive full" --ratio "cas full" "archive full" --ratio "cas 1 %" "cas full"
     # Restores of the same tree in both formats.

@@ -1301,6 +1301,51 @@ impl Index {
         }))
     }
 
+    /// [`Index::cas_blob`] for many hashes in one read transaction (one lock, not one per
+    /// hash): those the store has.
+    pub fn cas_blobs(
+        &mut self,
+        hashes: &[String],
+    ) -> rusqlite::Result<std::collections::HashMap<String, BlobRow>> {
+        let tx = self.conn.transaction()?;
+        let mut out = std::collections::HashMap::new();
+        {
+            let mut stmt = tx.prepare_cached(
+                "SELECT pack, frame_offset, frame_len, offset, len FROM cas_blobs WHERE hash = ?1",
+            )?;
+            for h in hashes {
+                let row = stmt
+                    .query_row([h], |r| {
+                        Ok((text(r, 0), int(r, 1), int(r, 2), int(r, 3), int(r, 4)))
+                    })
+                    .optional()?;
+                let Some((Some(pack), Some(fo), Some(fl), Some(o), Some(l))) = row else {
+                    continue;
+                };
+                let ok = is_hex64(&pack)
+                    && fo >= 0
+                    && (0..=i64::from(u32::MAX)).contains(&fl)
+                    && (0..=i64::from(u32::MAX)).contains(&o)
+                    && (0..=i64::from(u32::MAX)).contains(&l);
+                if ok {
+                    out.insert(
+                        h.clone(),
+                        BlobRow {
+                            hash: h.clone(),
+                            pack,
+                            frame_offset: fo as u64,
+                            frame_len: fl as u32,
+                            offset: o as u32,
+                            len: l as u32,
+                        },
+                    );
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
     /// Leases `pack` for `owner` when the pack is still registered (one statement, so gc's
     /// removal of the pack's row either happened before — false — or sees the lease).
     pub fn cas_lease(&self, owner: &str, pack: &str) -> rusqlite::Result<bool> {

@@ -590,3 +590,76 @@ fn import_refuses_a_stream_not_made_of_path_lines_and_export_refuses_damage() {
     assert!(stderr_of(out.get_output()).contains("damaged"));
     assert!(!out_file.exists(), "no half export is left");
 }
+
+/// With a signing key, the signature covers the manifest's digest and so every blob: a
+/// manifest swapped behind a signed row, or a changed blob, is refused.
+#[test]
+fn signing_covers_the_manifest_and_through_it_every_blob() {
+    let env = TestEnv::new();
+    tree(&env, 20);
+    let signed = |c: &mut assert_cmd::Command| {
+        c.env("WIT_CACHE_SIGNING_KEY", "s3cret");
+    };
+    let mut c = env.cmd();
+    signed(&mut c);
+    c.args(["save", "--format", "cas", "--key", "a", "--path", "dep"])
+        .assert()
+        .success();
+    env.write("dep/other.js", "other");
+    let mut c = env.cmd();
+    signed(&mut c);
+    c.args(["save", "--format", "cas", "--key", "b", "--path", "dep"])
+        .assert()
+        .success();
+    env.rm("dep");
+    let mut c = env.cmd();
+    signed(&mut c);
+    let out = c
+        .args(["--json", "restore", "--key", "a", "--path", "dep"])
+        .assert()
+        .success();
+    assert_eq!(json_of(&out.get_output().stdout)["cache_hit"], true);
+    // b's manifest in place of a's: a's row is signed, the file is not the one it names.
+    let manifests = crate::util::TestEnv::archives(&env);
+    let ix = env.index();
+    let a_file: String = ix
+        .query_row("SELECT archive FROM entries WHERE key = 'a'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let b_file: String = ix
+        .query_row("SELECT archive FROM entries WHERE key = 'b'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(manifests.len(), 2);
+    fs::copy(env.store.join(&b_file), env.store.join(&a_file)).unwrap();
+    env.rm("dep");
+    let mut c = env.cmd();
+    signed(&mut c);
+    let out = c
+        .args(["--json", "restore", "--key", "a", "--path", "dep"])
+        .assert()
+        .success();
+    let err = stderr_of(out.get_output());
+    assert_eq!(
+        json_of(&out.get_output().stdout)["cache_hit"],
+        serde_json::Value::Null,
+        "{err}"
+    );
+    assert!(err.contains("does not match"), "{err}");
+    // A changed blob under b's signed manifest is damage too.
+    damage_packs(&env);
+    let mut c = env.cmd();
+    signed(&mut c);
+    let out = c
+        .args(["--json", "restore", "--key", "b", "--path", "dep"])
+        .assert()
+        .success();
+    let err = stderr_of(out.get_output());
+    assert_eq!(
+        json_of(&out.get_output().stdout)["cache_hit"],
+        serde_json::Value::Null,
+        "{err}"
+    );
+}

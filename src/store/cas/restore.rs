@@ -29,7 +29,7 @@ use crate::store::LocalStore;
 const MAX_MANIFEST_FILE: u64 = 512 << 20;
 /// Decompressed frames kept for blobs that come back to one (an entry whose files are spread
 /// over the packs of several saves).
-const FRAME_CACHE: usize = 16;
+const FRAME_CACHE: usize = 4;
 
 /// Reads the manifest file, checks it against the entry's digest and parses it.
 pub fn read_manifest(file: &File, entry: &Entry) -> Result<Manifest, String> {

@@ -28,7 +28,7 @@ use crate::store::tier::{Place, Staging, Tier as _};
 use crate::store::LocalStore;
 
 /// Bytes of file content read ahead of the sequential part of a save.
-const BATCH_BYTES: u64 = 32 << 20;
+const BATCH_BYTES: u64 = 16 << 20;
 const BATCH_UNITS: usize = 8192;
 
 /// What a cas save staged.
@@ -87,6 +87,8 @@ struct Saver<'a> {
     packs: HashMap<String, u32>,
     frame: Frame,
     closed: Vec<Frame>,
+    /// What the store has of the current batch's blobs (looked up once per batch).
+    known: HashMap<String, BlobRow>,
     pack: Option<PackWriter>,
     new_blobs: u64,
     reused_blobs: u64,
@@ -175,6 +177,7 @@ fn save_as(
         packs: HashMap::new(),
         frame: Frame::default(),
         closed: Vec::new(),
+        known: HashMap::new(),
         pack: None,
         new_blobs: 0,
         reused_blobs: 0,
@@ -198,6 +201,7 @@ fn save_as(
                         saver.flush_frames()?;
                         batch_start = next;
                         batch = read_batch(&units, next, &sources, progress)?;
+                        saver.prefetch(&batch)?;
                     }
                     let r = &batch[next - batch_start];
                     if r.short && warned_short != Some(mi) {
@@ -366,6 +370,21 @@ impl Saver<'_> {
             self.closed.push(f);
         }
         Ok(i)
+    }
+
+    /// Looks up which of a batch's blobs the store has, in one read transaction.
+    fn prefetch(&mut self, batch: &[Read]) -> anyhow::Result<()> {
+        let wanted: Vec<String> = batch
+            .iter()
+            .filter(|r| !self.seen.contains_key(&r.hash))
+            .map(|r| hex(&r.hash))
+            .collect();
+        self.known = self
+            .local
+            .index_mut()
+            .cas_blobs(&wanted)
+            .context("cannot read the cache index")?;
+        Ok(())
     }
 
     fn push(&mut self, b: Blob) -> u32 {
