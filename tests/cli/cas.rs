@@ -663,3 +663,53 @@ fn signing_covers_the_manifest_and_through_it_every_blob() {
         "{err}"
     );
 }
+
+/// A manifest whose digest matches its row but names a member outside its path line (as a
+/// hostile job with write access to the index could make): the archive extractor's rules
+/// refuse it, exactly as for an archive, and nothing is written outside.
+#[test]
+fn a_hostile_member_in_a_consistent_manifest_is_refused_by_the_same_rules() {
+    use wit_cache::store::cas::manifest;
+    let env = TestEnv::new();
+    env.write("dep/a.js", "a");
+    env.write("dep/b.js", "b");
+    save_cas(&env, "k", &["dep"]);
+    let ix = env.index();
+    let file: String = ix
+        .query_row("SELECT archive FROM entries", [], |r| r.get(0))
+        .unwrap();
+    let path = env.store.join(&file);
+    let mut m = manifest::parse(&fs::read(&path).unwrap()).unwrap();
+    let victim = m
+        .members
+        .iter_mut()
+        .find(|x| x.name.ends_with(b"b.js"))
+        .unwrap();
+    victim.name = b"0/dep/../../escaped.js".to_vec();
+    let bytes = m.to_file_bytes().unwrap();
+    fs::write(&path, &bytes).unwrap();
+    ix.execute(
+        "UPDATE entries SET digest = ?1",
+        [crate::util::sha256_hex(&bytes)],
+    )
+    .unwrap();
+    env.rm("dep");
+    let out = env
+        .cmd()
+        .args(["--json", "restore", "--key", "k", "--path", "dep"])
+        .assert()
+        .success();
+    let err = stderr_of(out.get_output());
+    assert_eq!(
+        json_of(&out.get_output().stdout)["cache_hit"],
+        serde_json::Value::Null,
+        "{err}"
+    );
+    assert!(err.contains("hostile member"), "{err}");
+    assert!(!env.root.join("escaped.js").exists());
+    assert!(!env.ws.join("escaped.js").exists());
+    assert!(
+        !env.exists("dep/a.js"),
+        "what was written before is removed"
+    );
+}
