@@ -13,7 +13,7 @@
 #   env SYNC_IN_TIMING=1  end every restore/save command with `sync`, so writeback is timed
 #   env DEST_ROOT=DIR   restore targets go under DIR (default: WORK_DIR/dest); e.g. /dev/shm
 #                       to time the restores without the disk's file system
-#   env ONLY="save restore"  run only these groups (save gzip restore noop index hash)
+#   env ONLY="save restore"  run only these groups (save gzip restore noop index hash cas)
 #
 # Every group runs its commands round-robin (bench/measure.py): round i runs each command
 # once, rotating which goes first, so drift on this noisy 2-core machine hits all of them and
@@ -36,7 +36,7 @@ work="${WORK_DIR:-$repo/target/bench-work}"
 runs="${RUNS:-7}"
 fast_runs="${FAST_RUNS:-30}"
 profile="${PROFILE:-release}"
-only="${ONLY:-save gzip restore noop index hash}"
+only="${ONLY:-save gzip restore noop index hash cas}"
 tail=""
 if [ "${SYNC_IN_TIMING:-0}" = 1 ]; then tail=" && sync"; fi
 
@@ -193,6 +193,73 @@ if want hash; then
         --cmd wit-cache "'$bin' --workspace '$tree' hash-files '**'" \
         --cmd sha256sum "cd '$tree' && find . -type f -print0 | xargs -0 sha256sum >/dev/null" \
         --ratio wit-cache sha256sum
+fi
+
+if want cas; then
+    # The cas format (docs/cas.md) on a copy of the tree that the group changes.
+    ctree="$work/cas-tree"
+    cp -a "$tree" "$ctree"
+    cstore="$work/cas-store"
+    bump=(python3 "$repo/bench/bump.py")
+    cwit() { # cwit STORE WORKSPACE ARGS...
+        local st="$1" ws="$2"; shift 2
+        echo "'$bin' --cache-dir '$st' --repo bench/app --workspace '$ws' -q $*"
+    }
+    bytes() { # apparent bytes of an entry store's files (index excluded)
+        find "$@" -type f -printf '%s\n' 2>/dev/null | awk '{s+=$1} END {print s+0}'
+    }
+    # One entry's size, against tar | zstd -3 of the same tree.
+    eval "$(cwit "$work/cas-one" "$ctree" save --format cas --key one --path node_modules)"
+    one=$(bytes "$work/cas-one/cas-v1" "$work/cas-one/archives-v1")
+    ref=$(stat -c %s "$work/ref.tar.zst")
+    python3 -c "print(f'cas entry size: {$one} bytes, tar|zstd -3 {$ref}, ratio {$one/$ref:.3f}')"
+    # Ten successive entries, each one package changed: disk, against one entry, for both
+    # formats.
+    eval "$(cwit "$cstore" "$ctree" save --format cas --key bump-0 --path node_modules)"
+    eval "$(cwit "$work/arch-bumps" "$ctree" save --key bump-0 --path node_modules)"
+    for i in 1 2 3 4 5 6 7 8 9; do
+        "${bump[@]}" --package $((i * 37)) --salt "bump-$i" "$ctree/node_modules"
+        eval "$(cwit "$cstore" "$ctree" save --format cas --key bump-$i --path node_modules)"
+        eval "$(cwit "$work/arch-bumps" "$ctree" save --key bump-$i --path node_modules)"
+    done
+    ten=$(bytes "$cstore/cas-v1" "$cstore/archives-v1")
+    ten_arch=$(bytes "$work/arch-bumps/archives-v1")
+    one_arch=$(find "$work/arch-bumps/archives-v1" -type f -printf '%s\n' | head -1)
+    python3 -c "print(f'ten bumps: cas {$ten} bytes = {$ten/$one:.2f}x one cas entry; archive {$ten_arch} bytes = {$ten_arch/$one_arch:.2f}x one archive')"
+    # Save after a partial hit: the same 1 % of the files changed (new content every run)
+    # since the store's last entry of the tree, against a full save in either format.
+    "${measure[@]}" --group "save, cas (1 % changed)" --runs "$runs" \
+        --prepare "${bump[*]} --percent 1 --salt run-\$BENCH_RUN '$ctree/node_modules' && find '$ctree' -type f -print0 | xargs -0 cat >/dev/null && sync" \
+        --cmd "archive full" "$(cwit "$work/arch-full" "$ctree" save --overwrite --key full --path node_modules)$tail" \
+        --cmd "cas full" "$(cwit "$work/cas-full/'\"\$BENCH_RUN\"'" "$ctree" save --format cas --key full --path node_modules)$tail" \
+        --cmd "cas 1 %" "$(cwit "$cstore" "$ctree" save --format cas --key partial-\$BENCH_RUN --path node_modules)$tail" \
+        --ratio "cas 1 %" "archive full" --ratio "cas full" "archive full" --ratio "cas 1 %" "cas full"
+    # Restores of the same tree in both formats.
+    eval "$(cwit "$cstore" "$ctree" save --format cas --key bench-cas --path node_modules)"
+    eval "$(cwit "$work/arch-full" "$ctree" save --overwrite --key full --path node_modules)"
+    tar -C "$ctree" -cf - node_modules | zstd -T0 -3 -q -f -o "$work/cref.tar.zst"
+    dest="${DEST_ROOT:-$work/dest}/bench-$$"
+    run_dir="'$dest'/cas-\$BENCH_RUN"
+    "${measure[@]}" --group "restore, cas" --runs "$runs" \
+        --prepare "cat '$work/cref.tar.zst' >/dev/null; find '$cstore/cas-v1' '$work/arch-full/archives-v1' -type f -print0 | xargs -0 cat >/dev/null; mkdir -p $run_dir && sync" \
+        --cmd "cas" "'$bin' --cache-dir '$cstore' --repo bench/app --workspace $run_dir -q restore --fail-on-miss --key bench-cas --path node_modules$tail" \
+        --cmd "archive" "'$bin' --cache-dir '$work/arch-full' --repo bench/app --workspace $run_dir -q restore --fail-on-miss --key full --path node_modules$tail" \
+        --cmd "zstd -dc|tar -x" "zstd -dc '$work/cref.tar.zst' | tar -x -C $run_dir$tail" \
+        --ratio cas "zstd -dc|tar -x" --ratio archive "zstd -dc|tar -x" --ratio cas archive
+    echo
+    echo "## peak RSS, cas (/usr/bin/time -v)"
+    "${bump[@]}" --percent 1 --salt rss "$ctree/node_modules"
+    /usr/bin/time -v -o "$work/cas-save-full.time" \
+        sh -c "$(cwit "$work/cas-rss" "$ctree" save --format cas --key rss --path node_modules)"
+    /usr/bin/time -v -o "$work/cas-save.time" \
+        sh -c "$(cwit "$cstore" "$ctree" save --format cas --key rss --path node_modules)"
+    mkdir -p "$dest/cas-rss"
+    /usr/bin/time -v -o "$work/cas-restore.time" \
+        sh -c "$(cwit "$cstore" "$dest/cas-rss" restore --fail-on-miss --key rss --path node_modules)"
+    for what in cas-save-full cas-save cas-restore; do
+        kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/$what.time")
+        echo "$what: $((kb / 1024)) MB"
+    done
 fi
 
 if want save || want restore; then

@@ -44,6 +44,8 @@ Register-ArgumentCompleter -Native -CommandName 'wit-cache' -ScriptBlock {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Hit rates, sizes and restore times per repo and overall')
             [CompletionResult]::new('gc', 'gc', [CompletionResultType]::ParameterValue, 'Remove idle entries, evict least recently used ones over the size limit, sweep leftovers')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Re-hash every archive against the index; remove damaged entries')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write one entry as a tar stream (zstd, gzip or plain) that GNU tar reads')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Make an entry of a tar stream (zstd, gzip or plain, as `export` writes it)')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Restore, run a command, save when it succeeded: actions/cache for any CI in one line')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the cache settings web page and its JSON API')
@@ -83,6 +85,7 @@ Register-ArgumentCompleter -Native -CommandName 'wit-cache' -ScriptBlock {
             [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'The scope (e.g. the branch) the entry belongs to')
             [CompletionResult]::new('--compression', '--compression', [CompletionResultType]::ParameterName, 'How to compress the archive')
             [CompletionResult]::new('--level', '--level', [CompletionResultType]::ParameterName, 'Compression level (zstd 1-19, default 3; gzip 1-9, default 6)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to store the entry: archive (one compressed tar file) or cas (a manifest plus content blobs shared by every entry of the store, so a save writes only what changed; zstd only)')
             [CompletionResult]::new('--run-id', '--run-id', [CompletionResultType]::ParameterName, 'The workflow run that made the entry [env: WIT_RUN_ID, then GITHUB_RUN_ID]')
             [CompletionResult]::new('--cache-dir', '--cache-dir', [CompletionResultType]::ParameterName, 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only')
@@ -242,6 +245,48 @@ Register-ArgumentCompleter -Native -CommandName 'wit-cache' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'wit-cache;export' {
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Only the entry of this scope')
+            [CompletionResult]::new('--compression', '--compression', [CompletionResultType]::ParameterName, 'How to compress the tar stream')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this file (created, never replaced) instead of stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this file (created, never replaced) instead of stdout')
+            [CompletionResult]::new('--cache-dir', '--cache-dir', [CompletionResultType]::ParameterName, 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]')
+            [CompletionResult]::new('--workspace', '--workspace', [CompletionResultType]::ParameterName, 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured with auto)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more; errors show their whole cause chain')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more; errors show their whole cause chain')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'wit-cache;import' {
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The cache key: 1-512 characters, no commas, no control characters')
+            [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'A path to cache: file, directory, glob, `!exclusion`, relative to the workspace, absolute or ~/…; repeat it or separate paths by newlines, as in the action''s `path:` input')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'The scope (e.g. the branch) the entry belongs to')
+            [CompletionResult]::new('--cache-dir', '--cache-dir', [CompletionResultType]::ParameterName, 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]')
+            [CompletionResult]::new('--workspace', '--workspace', [CompletionResultType]::ParameterName, 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured with auto)')
+            [CompletionResult]::new('--allow-broad-paths', '--allow-broad-paths', [CompletionResultType]::ParameterName, 'Accept a path line that is the home directory, or an ancestor of it or of the workspace (refused by default: `--path ~` would cache ~/.ssh)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout and nothing else there')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more; errors show their whole cause chain')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more; errors show their whole cause chain')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'wit-cache;run' {
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The cache key: 1-512 characters, no commas, no control characters')
             [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'A path to cache: file, directory, glob, `!exclusion`, relative to the workspace, absolute or ~/…; repeat it or separate paths by newlines, as in the action''s `path:` input')
@@ -250,6 +295,7 @@ Register-ArgumentCompleter -Native -CommandName 'wit-cache' -ScriptBlock {
             [CompletionResult]::new('--fallback-scope', '--fallback-scope', [CompletionResultType]::ParameterName, 'A scope to read after the own one, in order (e.g. the default branch)')
             [CompletionResult]::new('--compression', '--compression', [CompletionResultType]::ParameterName, 'How to compress the archive')
             [CompletionResult]::new('--level', '--level', [CompletionResultType]::ParameterName, 'Compression level (zstd 1-19, default 3; gzip 1-9, default 6)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to store the entry: archive (one compressed tar file) or cas (a manifest plus content blobs shared by every entry of the store, so a save writes only what changed; zstd only)')
             [CompletionResult]::new('--cache-dir', '--cache-dir', [CompletionResultType]::ParameterName, 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only')
             [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]')
@@ -315,6 +361,8 @@ Register-ArgumentCompleter -Native -CommandName 'wit-cache' -ScriptBlock {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Hit rates, sizes and restore times per repo and overall')
             [CompletionResult]::new('gc', 'gc', [CompletionResultType]::ParameterValue, 'Remove idle entries, evict least recently used ones over the size limit, sweep leftovers')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Re-hash every archive against the index; remove damaged entries')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write one entry as a tar stream (zstd, gzip or plain) that GNU tar reads')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Make an entry of a tar stream (zstd, gzip or plain, as `export` writes it)')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Restore, run a command, save when it succeeded: actions/cache for any CI in one line')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the cache settings web page and its JSON API')
@@ -346,6 +394,12 @@ Register-ArgumentCompleter -Native -CommandName 'wit-cache' -ScriptBlock {
             break
         }
         'wit-cache;help;verify' {
+            break
+        }
+        'wit-cache;help;export' {
+            break
+        }
+        'wit-cache;help;import' {
             break
         }
         'wit-cache;help;run' {

@@ -22,6 +22,9 @@ _wit__cache() {
             wit__cache,delete)
                 cmd="wit__cache__subcmd__delete"
                 ;;
+            wit__cache,export)
+                cmd="wit__cache__subcmd__export"
+                ;;
             wit__cache,gc)
                 cmd="wit__cache__subcmd__gc"
                 ;;
@@ -30,6 +33,9 @@ _wit__cache() {
                 ;;
             wit__cache,help)
                 cmd="wit__cache__subcmd__help"
+                ;;
+            wit__cache,import)
+                cmd="wit__cache__subcmd__import"
                 ;;
             wit__cache,list)
                 cmd="wit__cache__subcmd__list"
@@ -61,6 +67,9 @@ _wit__cache() {
             wit__cache__subcmd__help,delete)
                 cmd="wit__cache__subcmd__help__subcmd__delete"
                 ;;
+            wit__cache__subcmd__help,export)
+                cmd="wit__cache__subcmd__help__subcmd__export"
+                ;;
             wit__cache__subcmd__help,gc)
                 cmd="wit__cache__subcmd__help__subcmd__gc"
                 ;;
@@ -69,6 +78,9 @@ _wit__cache() {
                 ;;
             wit__cache__subcmd__help,help)
                 cmd="wit__cache__subcmd__help__subcmd__help"
+                ;;
+            wit__cache__subcmd__help,import)
+                cmd="wit__cache__subcmd__help__subcmd__import"
                 ;;
             wit__cache__subcmd__help,list)
                 cmd="wit__cache__subcmd__help__subcmd__list"
@@ -101,7 +113,7 @@ _wit__cache() {
 
     case "${cmd}" in
         wit__cache)
-            opts="-q -v -h -V --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version restore save hash-files list show delete stats gc verify run completions serve help"
+            opts="-q -v -h -V --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version restore save hash-files list show delete stats gc verify export import run completions serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -214,6 +226,56 @@ _wit__cache() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wit__subcmd__cache__subcmd__export)
+            opts="-o -q -v -h -V --scope --compression --output --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -W "zstd gzip none" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workspace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wit__subcmd__cache__subcmd__gc)
             opts="-q -v -h -V --max-size --max-age --dry-run --remote --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -291,7 +353,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__help)
-            opts="restore save hash-files list show delete stats gc verify run completions serve help"
+            opts="restore save hash-files list show delete stats gc verify export import run completions serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -319,6 +381,20 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wit__subcmd__cache__subcmd__help__subcmd__export)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -361,6 +437,20 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wit__subcmd__cache__subcmd__help__subcmd__import)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -486,6 +576,52 @@ _wit__cache() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wit__subcmd__cache__subcmd__import)
+            opts="-q -v -h -V --key --path --scope --allow-broad-paths --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workspace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wit__subcmd__cache__subcmd__list)
             opts="-q -v -h -V --prefix --scope --sort --limit --remote --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -591,7 +727,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__run)
-            opts="-q -v -h -V --key --path --scope --allow-broad-paths --restore-key --fallback-scope --compression --level --skip-on-hit --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --key --path --scope --allow-broad-paths --restore-key --fallback-scope --compression --level --format --skip-on-hit --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -625,6 +761,10 @@ _wit__cache() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --format)
+                    COMPREPLY=($(compgen -W "archive cas" -- "${cur}"))
+                    return 0
+                    ;;
                 --cache-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -653,7 +793,7 @@ _wit__cache() {
             return 0
             ;;
         wit__subcmd__cache__subcmd__save)
-            opts="-q -v -h -V --key --path --scope --allow-broad-paths --compression --level --overwrite --run-id --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --key --path --scope --allow-broad-paths --compression --level --format --overwrite --run-id --cache-dir --store --repo --workspace --json --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -677,6 +817,10 @@ _wit__cache() {
                     ;;
                 --level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "archive cas" -- "${cur}"))
                     return 0
                     ;;
                 --run-id)

@@ -41,6 +41,8 @@ set edit:completion:arg-completer[wit-cache] = {|@words|
             cand stats 'Hit rates, sizes and restore times per repo and overall'
             cand gc 'Remove idle entries, evict least recently used ones over the size limit, sweep leftovers'
             cand verify 'Re-hash every archive against the index; remove damaged entries'
+            cand export 'Write one entry as a tar stream (zstd, gzip or plain) that GNU tar reads'
+            cand import 'Make an entry of a tar stream (zstd, gzip or plain, as `export` writes it)'
             cand run 'Restore, run a command, save when it succeeded: actions/cache for any CI in one line'
             cand completions 'Print shell completions (bash, zsh, fish, elvish, powershell)'
             cand serve 'Serve the cache settings web page and its JSON API'
@@ -78,6 +80,7 @@ set edit:completion:arg-completer[wit-cache] = {|@words|
             cand --scope 'The scope (e.g. the branch) the entry belongs to'
             cand --compression 'How to compress the archive'
             cand --level 'Compression level (zstd 1-19, default 3; gzip 1-9, default 6)'
+            cand --format 'How to store the entry: archive (one compressed tar file) or cas (a manifest plus content blobs shared by every entry of the store, so a save writes only what changed; zstd only)'
             cand --run-id 'The workflow run that made the entry [env: WIT_RUN_ID, then GITHUB_RUN_ID]'
             cand --cache-dir 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]'
             cand --store 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only'
@@ -229,6 +232,46 @@ set edit:completion:arg-completer[wit-cache] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'wit-cache;export'= {
+            cand --scope 'Only the entry of this scope'
+            cand --compression 'How to compress the tar stream'
+            cand -o 'Write to this file (created, never replaced) instead of stdout'
+            cand --output 'Write to this file (created, never replaced) instead of stdout'
+            cand --cache-dir 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]'
+            cand --store 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only'
+            cand --repo 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]'
+            cand --workspace 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]'
+            cand --color 'When to use colours (NO_COLOR is honoured with auto)'
+            cand --json 'Print one JSON document on stdout and nothing else there'
+            cand -q 'Print only warnings and errors'
+            cand --quiet 'Print only warnings and errors'
+            cand -v 'Say more; errors show their whole cause chain'
+            cand --verbose 'Say more; errors show their whole cause chain'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'wit-cache;import'= {
+            cand --key 'The cache key: 1-512 characters, no commas, no control characters'
+            cand --path 'A path to cache: file, directory, glob, `!exclusion`, relative to the workspace, absolute or ~/…; repeat it or separate paths by newlines, as in the action''s `path:` input'
+            cand --scope 'The scope (e.g. the branch) the entry belongs to'
+            cand --cache-dir 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]'
+            cand --store 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only'
+            cand --repo 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]'
+            cand --workspace 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]'
+            cand --color 'When to use colours (NO_COLOR is honoured with auto)'
+            cand --allow-broad-paths 'Accept a path line that is the home directory, or an ancestor of it or of the workspace (refused by default: `--path ~` would cache ~/.ssh)'
+            cand --json 'Print one JSON document on stdout and nothing else there'
+            cand -q 'Print only warnings and errors'
+            cand --quiet 'Print only warnings and errors'
+            cand -v 'Say more; errors show their whole cause chain'
+            cand --verbose 'Say more; errors show their whole cause chain'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'wit-cache;run'= {
             cand --key 'The cache key: 1-512 characters, no commas, no control characters'
             cand --path 'A path to cache: file, directory, glob, `!exclusion`, relative to the workspace, absolute or ~/…; repeat it or separate paths by newlines, as in the action''s `path:` input'
@@ -237,6 +280,7 @@ set edit:completion:arg-completer[wit-cache] = {|@words|
             cand --fallback-scope 'A scope to read after the own one, in order (e.g. the default branch)'
             cand --compression 'How to compress the archive'
             cand --level 'Compression level (zstd 1-19, default 3; gzip 1-9, default 6)'
+            cand --format 'How to store the entry: archive (one compressed tar file) or cas (a manifest plus content blobs shared by every entry of the store, so a save writes only what changed; zstd only)'
             cand --cache-dir 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]'
             cand --store 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only'
             cand --repo 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]'
@@ -299,6 +343,8 @@ set edit:completion:arg-completer[wit-cache] = {|@words|
             cand stats 'Hit rates, sizes and restore times per repo and overall'
             cand gc 'Remove idle entries, evict least recently used ones over the size limit, sweep leftovers'
             cand verify 'Re-hash every archive against the index; remove damaged entries'
+            cand export 'Write one entry as a tar stream (zstd, gzip or plain) that GNU tar reads'
+            cand import 'Make an entry of a tar stream (zstd, gzip or plain, as `export` writes it)'
             cand run 'Restore, run a command, save when it succeeded: actions/cache for any CI in one line'
             cand completions 'Print shell completions (bash, zsh, fish, elvish, powershell)'
             cand serve 'Serve the cache settings web page and its JSON API'
@@ -321,6 +367,10 @@ set edit:completion:arg-completer[wit-cache] = {|@words|
         &'wit-cache;help;gc'= {
         }
         &'wit-cache;help;verify'= {
+        }
+        &'wit-cache;help;export'= {
+        }
+        &'wit-cache;help;import'= {
         }
         &'wit-cache;help;run'= {
         }

@@ -45,6 +45,8 @@ complete -c wit-cache -n "__fish_wit_cache_needs_command" -f -a "delete" -d 'Del
 complete -c wit-cache -n "__fish_wit_cache_needs_command" -f -a "stats" -d 'Hit rates, sizes and restore times per repo and overall'
 complete -c wit-cache -n "__fish_wit_cache_needs_command" -f -a "gc" -d 'Remove idle entries, evict least recently used ones over the size limit, sweep leftovers'
 complete -c wit-cache -n "__fish_wit_cache_needs_command" -f -a "verify" -d 'Re-hash every archive against the index; remove damaged entries'
+complete -c wit-cache -n "__fish_wit_cache_needs_command" -f -a "export" -d 'Write one entry as a tar stream (zstd, gzip or plain) that GNU tar reads'
+complete -c wit-cache -n "__fish_wit_cache_needs_command" -f -a "import" -d 'Make an entry of a tar stream (zstd, gzip or plain, as `export` writes it)'
 complete -c wit-cache -n "__fish_wit_cache_needs_command" -f -a "run" -d 'Restore, run a command, save when it succeeded: actions/cache for any CI in one line'
 complete -c wit-cache -n "__fish_wit_cache_needs_command" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
 complete -c wit-cache -n "__fish_wit_cache_needs_command" -f -a "serve" -d 'Serve the cache settings web page and its JSON API'
@@ -78,6 +80,8 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l compression
 gzip\t''
 none\t''"
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l level -d 'Compression level (zstd 1-19, default 3; gzip 1-9, default 6)' -r
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l format -d 'How to store the entry: archive (one compressed tar file) or cas (a manifest plus content blobs shared by every entry of the store, so a save writes only what changed; zstd only)' -r -f -a "archive\t''
+cas\t''"
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l run-id -d 'The workflow run that made the entry [env: WIT_RUN_ID, then GITHUB_RUN_ID]' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l cache-dir -d 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]' -r -F
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand save" -l store -d 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only' -r
@@ -202,6 +206,39 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand verify" -s q -l quie
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand verify" -s v -l verbose -d 'Say more; errors show their whole cause chain'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand verify" -s h -l help -d 'Print help'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand verify" -s V -l version -d 'Print version'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand export" -l scope -d 'Only the entry of this scope' -r
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand export" -l compression -d 'How to compress the tar stream' -r -f -a "zstd\t''
+gzip\t''
+none\t''"
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand export" -s o -l output -d 'Write to this file (created, never replaced) instead of stdout' -r -F
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand export" -l cache-dir -d 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]' -r -F
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand export" -l store -d 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only' -r
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand export" -l repo -d 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]' -r
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand export" -l workspace -d 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]' -r -F
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand export" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand export" -l json -d 'Print one JSON document on stdout and nothing else there'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand export" -s q -l quiet -d 'Print only warnings and errors'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand export" -s v -l verbose -d 'Say more; errors show their whole cause chain'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand export" -s h -l help -d 'Print help'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand export" -s V -l version -d 'Print version'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand import" -l key -d 'The cache key: 1-512 characters, no commas, no control characters' -r
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand import" -l path -d 'A path to cache: file, directory, glob, `!exclusion`, relative to the workspace, absolute or ~/…; repeat it or separate paths by newlines, as in the action\'s `path:` input' -r
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand import" -l scope -d 'The scope (e.g. the branch) the entry belongs to' -r
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand import" -l cache-dir -d 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]' -r -F
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand import" -l store -d 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only' -r
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand import" -l repo -d 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]' -r
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand import" -l workspace -d 'Directory that relative paths and patterns start from [env: GITHUB_WORKSPACE; default: the current directory]' -r -F
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand import" -l color -d 'When to use colours (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand import" -l allow-broad-paths -d 'Accept a path line that is the home directory, or an ancestor of it or of the workspace (refused by default: `--path ~` would cache ~/.ssh)'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand import" -l json -d 'Print one JSON document on stdout and nothing else there'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand import" -s q -l quiet -d 'Print only warnings and errors'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand import" -s v -l verbose -d 'Say more; errors show their whole cause chain'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand import" -s h -l help -d 'Print help'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand import" -s V -l version -d 'Print version'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l key -d 'The cache key: 1-512 characters, no commas, no control characters' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l path -d 'A path to cache: file, directory, glob, `!exclusion`, relative to the workspace, absolute or ~/…; repeat it or separate paths by newlines, as in the action\'s `path:` input' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l scope -d 'The scope (e.g. the branch) the entry belongs to' -r
@@ -211,6 +248,8 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l compression 
 gzip\t''
 none\t''"
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l level -d 'Compression level (zstd 1-19, default 3; gzip 1-9, default 6)' -r
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l format -d 'How to store the entry: archive (one compressed tar file) or cas (a manifest plus content blobs shared by every entry of the store, so a save writes only what changed; zstd only)' -r -f -a "archive\t''
+cas\t''"
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l cache-dir -d 'The store directory [default: the platform cache dir, e.g. ~/.cache/wit-cache; env CACHE_DIR is honoured after WIT_CACHE_DIR]' -r -F
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l store -d 'Shared object storage behind the local store, s3://BUCKET[/PREFIX] (credentials, region and endpoint from the AWS_* variables); without it the store is local only' -r
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand run" -l repo -d 'The repository the entries belong to [env: WIT_REPO, then GITHUB_REPOSITORY]' -r
@@ -252,16 +291,18 @@ complete -c wit-cache -n "__fish_wit_cache_using_subcommand serve" -s q -l quiet
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand serve" -s v -l verbose -d 'Say more; errors show their whole cause chain'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c wit-cache -n "__fish_wit_cache_using_subcommand serve" -s V -l version -d 'Print version'
-complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify run completions serve help" -f -a "restore" -d 'Restore a cache entry into its paths (exact key, then prefixes, then restore keys)'
-complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify run completions serve help" -f -a "save" -d 'Archive paths into the store under a key (a no-op when the key exists)'
-complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify run completions serve help" -f -a "hash-files" -d 'Print the hash GitHub\'s hashFiles() gives for the files matching the patterns'
-complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify run completions serve help" -f -a "list" -d 'List cache entries (all repos unless --repo or WIT_REPO is set)'
-complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify run completions serve help" -f -a "show" -d 'Show one entry\'s metadata and the files in its archive, without extracting'
-complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify run completions serve help" -f -a "delete" -d 'Delete entries by id, key, key prefix, or all of a repo'
-complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify run completions serve help" -f -a "stats" -d 'Hit rates, sizes and restore times per repo and overall'
-complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify run completions serve help" -f -a "gc" -d 'Remove idle entries, evict least recently used ones over the size limit, sweep leftovers'
-complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify run completions serve help" -f -a "verify" -d 'Re-hash every archive against the index; remove damaged entries'
-complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify run completions serve help" -f -a "run" -d 'Restore, run a command, save when it succeeded: actions/cache for any CI in one line'
-complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify run completions serve help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
-complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify run completions serve help" -f -a "serve" -d 'Serve the cache settings web page and its JSON API'
-complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify run completions serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify export import run completions serve help" -f -a "restore" -d 'Restore a cache entry into its paths (exact key, then prefixes, then restore keys)'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify export import run completions serve help" -f -a "save" -d 'Archive paths into the store under a key (a no-op when the key exists)'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify export import run completions serve help" -f -a "hash-files" -d 'Print the hash GitHub\'s hashFiles() gives for the files matching the patterns'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify export import run completions serve help" -f -a "list" -d 'List cache entries (all repos unless --repo or WIT_REPO is set)'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify export import run completions serve help" -f -a "show" -d 'Show one entry\'s metadata and the files in its archive, without extracting'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify export import run completions serve help" -f -a "delete" -d 'Delete entries by id, key, key prefix, or all of a repo'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify export import run completions serve help" -f -a "stats" -d 'Hit rates, sizes and restore times per repo and overall'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify export import run completions serve help" -f -a "gc" -d 'Remove idle entries, evict least recently used ones over the size limit, sweep leftovers'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify export import run completions serve help" -f -a "verify" -d 'Re-hash every archive against the index; remove damaged entries'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify export import run completions serve help" -f -a "export" -d 'Write one entry as a tar stream (zstd, gzip or plain) that GNU tar reads'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify export import run completions serve help" -f -a "import" -d 'Make an entry of a tar stream (zstd, gzip or plain, as `export` writes it)'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify export import run completions serve help" -f -a "run" -d 'Restore, run a command, save when it succeeded: actions/cache for any CI in one line'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify export import run completions serve help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify export import run completions serve help" -f -a "serve" -d 'Serve the cache settings web page and its JSON API'
+complete -c wit-cache -n "__fish_wit_cache_using_subcommand help; and not __fish_seen_subcommand_from restore save hash-files list show delete stats gc verify export import run completions serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

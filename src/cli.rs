@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::store::archive::Codec;
+use crate::store::Format;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success (a cache miss is a success), 1 error, 2 bad input, \
@@ -114,6 +115,12 @@ pub enum Command {
     Gc(GcArgs),
     /// Re-hash every archive against the index; remove damaged entries
     Verify,
+    /// Write one entry as a tar stream (zstd, gzip or plain) that GNU tar reads
+    #[command(after_help = EXPORT_EXAMPLES)]
+    Export(ExportArgs),
+    /// Make an entry of a tar stream (zstd, gzip or plain, as `export` writes it)
+    #[command(after_help = EXPORT_EXAMPLES)]
+    Import(ImportArgs),
     /// Restore, run a command, save when it succeeded: actions/cache for any CI in one line
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
@@ -123,6 +130,15 @@ pub enum Command {
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
 }
+
+const EXPORT_EXAMPLES: &str = "\
+Members are named <n>/<path>, where <n> is the path line (0 for the first --path) and <path>
+is relative to the line's base, in either format of the entry.
+
+Examples:
+  wit-cache export npm-Linux-abc --compression gzip -o npm.tar.gz
+  tar -tzf npm.tar.gz
+  wit-cache import --key npm-Linux-abc --path node_modules npm.tar.gz";
 
 const SERVE_EXAMPLES: &str = "\
 Deleting needs `Authorization: Bearer TOKEN`. The admin token deletes in every repo; a token
@@ -233,6 +249,18 @@ pub struct CodecArgs {
     /// Compression level (zstd 1-19, default 3; gzip 1-9, default 6)
     #[arg(long, value_name = "N")]
     pub level: Option<i32>,
+
+    /// How to store the entry: archive (one compressed tar file) or cas (a manifest plus
+    /// content blobs shared by every entry of the store, so a save writes only what changed;
+    /// zstd only)
+    #[arg(
+        long,
+        value_parser = format_parser(),
+        default_value = "archive",
+        env = "WIT_CACHE_FORMAT",
+        value_name = "FORMAT"
+    )]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -281,6 +309,13 @@ pub struct SaveArgs {
     /// The workflow run that made the entry [env: WIT_RUN_ID, then GITHUB_RUN_ID]
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
+}
+
+/// `--format`: `archive` or `cas`.
+fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(["archive", "cas"])
+        .map(|name| Format::from_name(&name).expect("clap passes only a listed format"))
 }
 
 /// `--compression`: one of the codec table's names.
@@ -356,6 +391,35 @@ pub struct ShowArgs {
     /// the largest directories)
     #[arg(long)]
     pub files: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The key (compared case-insensitively) or, when numeric and no key matches, the id
+    #[arg(value_name = "KEY")]
+    pub key: String,
+
+    /// Only the entry of this scope
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+
+    /// How to compress the tar stream
+    #[arg(long, value_parser = codec_parser(), default_value = "zstd", value_name = "CODEC")]
+    pub compression: Codec,
+
+    /// Write to this file (created, never replaced) instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub entry: EntryArgs,
+
+    /// The tar stream: a file, or - for stdin; its compression is recognised
+    #[arg(value_name = "FILE", default_value = "-")]
+    pub input: PathBuf,
 }
 
 #[derive(Debug, Args)]

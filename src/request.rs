@@ -21,7 +21,7 @@ use crate::signing::Signer;
 use crate::store::archive::Codec;
 use crate::store::local::{LocalStore, Options};
 use crate::store::tier::Query;
-use crate::store::{Identity, ObjectTier, ReadThrough, StoreUrl, Tier};
+use crate::store::{Format, Identity, ObjectTier, ReadThrough, StoreUrl, Tier};
 
 /// Where the stores are.
 #[derive(Debug, Clone)]
@@ -265,6 +265,7 @@ pub struct SaveRequest {
     pub entry: EntryRequest,
     pub codec: Codec,
     pub level: Option<i32>,
+    pub format: Format,
     pub overwrite: bool,
     pub run_id: Option<String>,
 }
@@ -280,6 +281,14 @@ impl SaveRequest {
             .compression
             .check_level(codec.level)
             .map_err(UsageError::new)?;
+        let format = codec.format;
+        if format == Format::Cas && codec.compression != Codec::Zstd {
+            return Err(UsageError::new(format!(
+                "--compression {} cannot be used with --format cas: its blobs are zstd frames",
+                codec.compression.name()
+            ))
+            .into());
+        }
         let run_id = config::run_id(run_id)
             .map(|r| keys::parse_name(&r, "--run-id"))
             .transpose()?;
@@ -287,6 +296,7 @@ impl SaveRequest {
             entry,
             codec: codec.compression,
             level: codec.level,
+            format,
             overwrite,
             run_id,
         })

@@ -58,7 +58,7 @@ impl Signer {
         text(&e.key);
         text(&e.version);
         text(&e.paths.join("\n"));
-        text(e.codec.name());
+        text(e.compression_name());
         text(e.archive.as_str());
         text(&e.digest);
         text(e.created_by_run.as_deref().unwrap_or(""));
@@ -117,6 +117,7 @@ mod tests {
             version: "v".into(),
             paths: vec!["p".into()],
             codec: crate::store::archive::Codec::Zstd,
+            format: crate::store::entry::Format::Archive,
             archive: ArchiveId::parse(&"1".repeat(32)).unwrap(),
             size_bytes: 1,
             unpacked_bytes: 2,

@@ -51,7 +51,7 @@ impl<'a> EntryView<'a> {
             created_by_run: &e.created_by_run,
             digest: &e.digest,
             file_count: e.file_count,
-            format: "archive",
+            format: e.format.name(),
             id: usage.map(|u| u.id),
             key: &e.key,
             last_accessed_at: usage.map(|u| u.last_accessed_at.rfc3339()),

@@ -47,6 +47,12 @@ pub fn run(global: &GlobalArgs, args: &GcArgs, printer: &Printer) -> anyhow::Res
             "stale temp files"
         ),
     ));
+    if report.packs_removed > 0 {
+        printer.status(&format!(
+            "{verb} {} that no entry needs",
+            count(report.packs_removed as u64, "cas pack", "cas packs")
+        ));
+    }
     if args.dry_run && !printer.json_mode() && !report.doomed.is_empty() {
         // What a real run would remove, on stdout: a table to read or grep.
         let rows: Vec<Vec<String>> = report
@@ -80,6 +86,7 @@ pub fn run(global: &GlobalArgs, args: &GcArgs, printer: &Printer) -> anyhow::Res
             "vanished_rows": report.vanished,
             "damaged_rows": report.damaged,
             "temp_removed": report.temp_removed,
+            "packs_removed": report.packs_removed,
             "left_alone": r.left_alone,
             "dry_run": report.dry_run,
             "entries": report.doomed.iter().map(|d| json!({

@@ -4,6 +4,7 @@
 
 mod completions;
 mod delete;
+mod export;
 mod gc;
 mod hash_files;
 mod list;
@@ -32,6 +33,8 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Exit> {
         Command::Stats(args) => stats::run(&cli.global, &args, printer),
         Command::Gc(args) => gc::run(&cli.global, &args, printer),
         Command::Verify => verify::run(&cli.global, printer),
+        Command::Export(args) => export::run(&cli.global, &args, printer),
+        Command::Import(args) => export::import(&cli.global, &args, printer),
         Command::Serve(args) => serve::run(&cli.global, &args, printer),
         Command::Run(args) => run::run(&cli.global, &args, printer),
         Command::Completions(args) => Ok(completions::run(&args, printer)),

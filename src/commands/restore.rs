@@ -21,7 +21,7 @@ use crate::store::archive::{self, Expected, UnpackError};
 use crate::store::index::{Attempt, Outcome};
 use crate::store::misses::Asked;
 use crate::store::tier::{Lookup, OpenFailure, Refusal, Removal};
-use crate::store::{Entry, ReadThrough, Tier, Timestamp};
+use crate::store::{Entry, Format, ReadThrough, Tier, Timestamp};
 use crate::units::{count, human_duration, human_size};
 
 pub fn run(global: &GlobalArgs, args: &RestoreArgs, printer: &Printer) -> anyhow::Result<Exit> {
@@ -396,14 +396,28 @@ fn extract(
         digest: &entry.digest,
         unpacked_bytes: entry.unpacked_bytes,
         progress: archive::Progress::default(),
+        checked_first: false,
+    };
+    // A cas entry streams its files' content, not a compressed archive, through the bar.
+    let total = match entry.format {
+        Format::Archive => entry.size_bytes,
+        Format::Cas => entry.unpacked_bytes,
     };
     let bar = printer.progress(
         &format!("Restoring key '{}'", entry.key),
-        Some(entry.size_bytes),
+        Some(total),
         &expected.progress,
         crate::output::Counted::ArchiveBytes,
     );
-    let unpacked = archive::unpack(opened.file, &expected, &req.entry.paths);
+    let unpacked = match entry.format {
+        Format::Archive => archive::unpack(opened.file, &expected, &req.entry.paths),
+        Format::Cas => store.local.cas_unpack(
+            &opened.file,
+            &entry,
+            &req.entry.paths,
+            expected.progress.clone(),
+        ),
+    };
     drop(bar);
     match unpacked {
         Ok(report) => Extraction::Restored(Box::new(entry.clone()), report.files),

@@ -10,7 +10,7 @@ use crate::output::{Counted, Printer};
 use crate::request::{EntryRequest, SaveRequest, Stores};
 use crate::store::archive;
 use crate::store::tier::{CommitMode, Committed, NewEntry, Removed, Shared};
-use crate::store::{ReadThrough, Tier};
+use crate::store::{Format, ReadThrough, Tier};
 use crate::units::{count, human_duration, human_size};
 
 use super::restore::print_notes;
@@ -72,11 +72,6 @@ pub fn save(
         }
     }
 
-    let staging = store.stage()?;
-    let file = staging
-        .file
-        .try_clone()
-        .map_err(|err| anyhow::anyhow!("cannot reopen the temp archive: {err}"))?;
     let progress = archive::Progress::default();
     let bar = printer.progress(
         &format!("Saving key '{}'", e.key.as_str()),
@@ -84,29 +79,85 @@ pub fn save(
         &progress,
         Counted::FileBytes,
     );
-    let packed = archive::pack(&e.paths, file, req.codec, req.level, &progress, &mut |w| {
-        printer.warn(&w);
-    });
-    drop(bar);
-    let packed = packed.map_err(|err| save_error(&err, &store))?;
-    if packed.members == 0 {
-        printer.warn("nothing to save: none of the paths exist; no cache entry was created");
-        return Ok(report(false, false, 0, 0, 0));
-    }
-    let new = NewEntry {
-        repo: e.repo.clone(),
-        scope: e.scope.clone(),
-        key: e.key.as_str().to_string(),
-        version: e.version.clone(),
-        paths: e.lines.clone(),
-        codec: req.codec,
-        size_bytes: packed.size_bytes,
-        unpacked_bytes: packed.unpacked_bytes,
-        file_count: packed.file_count,
-        digest: packed.digest.clone(),
-        created_by_run: req.run_id.clone(),
-        preset: None,
+    let mut warn = |w: String| printer.warn(&w);
+    let (staging, new, owner) = match req.format {
+        Format::Archive => {
+            let staging = store.stage()?;
+            let file = staging
+                .file
+                .try_clone()
+                .map_err(|err| anyhow::anyhow!("cannot reopen the temp archive: {err}"))?;
+            let packed = archive::pack(&e.paths, file, req.codec, req.level, &progress, &mut warn);
+            drop(bar);
+            let packed = packed.map_err(|err| save_error(&err, &store))?;
+            if packed.members == 0 {
+                printer
+                    .warn("nothing to save: none of the paths exist; no cache entry was created");
+                return Ok(report(false, false, 0, 0, 0));
+            }
+            let new = NewEntry {
+                repo: e.repo.clone(),
+                scope: e.scope.clone(),
+                key: e.key.as_str().to_string(),
+                version: e.version.clone(),
+                paths: e.lines.clone(),
+                codec: req.codec,
+                format: Format::Archive,
+                id: None,
+                size_bytes: packed.size_bytes,
+                unpacked_bytes: packed.unpacked_bytes,
+                file_count: packed.file_count,
+                digest: packed.digest.clone(),
+                created_by_run: req.run_id.clone(),
+                preset: None,
+            };
+            (staging, new, None)
+        }
+        Format::Cas => {
+            let saved = store
+                .local
+                .cas_save(&e.paths, req.level, &progress, &mut warn);
+            drop(bar);
+            let saved = saved.map_err(|err| {
+                if is_disk_full(&err) {
+                    disk_full(&err, &store)
+                } else {
+                    err.context("cannot save the cache entry")
+                }
+            })?;
+            if saved.members == 0 {
+                store.local.cas_release(saved.owner);
+                printer
+                    .warn("nothing to save: none of the paths exist; no cache entry was created");
+                return Ok(report(false, false, 0, 0, 0));
+            }
+            printer.detail(&format!(
+                "cas: {} new blobs ({} in new packs), {} reused",
+                saved.new_blobs,
+                human_size(saved.pack_bytes),
+                saved.reused_blobs
+            ));
+            let new = NewEntry {
+                repo: e.repo.clone(),
+                scope: e.scope.clone(),
+                key: e.key.as_str().to_string(),
+                version: e.version.clone(),
+                paths: e.lines.clone(),
+                codec: archive::Codec::Zstd,
+                format: Format::Cas,
+                id: Some(saved.owner),
+                size_bytes: saved.size_bytes,
+                unpacked_bytes: saved.unpacked_bytes,
+                file_count: saved.file_count,
+                digest: saved.digest.clone(),
+                created_by_run: req.run_id.clone(),
+                preset: None,
+            };
+            (saved.staging, new, Some(saved.owner))
+        }
     };
+    let (size_bytes, unpacked_bytes, file_count) =
+        (new.size_bytes, new.unpacked_bytes, new.file_count);
     let mode = if req.overwrite {
         CommitMode::Replace
     } else {
@@ -114,6 +165,9 @@ pub fn save(
     };
     let committed = store.commit(staging, new, mode);
     print_notes(&mut store, printer);
+    if let (Some(owner), Err(_)) = (owner, &committed) {
+        store.local.cas_release(owner);
+    }
     let committed = committed.map_err(|err| {
         if is_disk_full(&err) {
             disk_full(&err, &store)
@@ -141,23 +195,20 @@ pub fn save(
                 .local
                 .record_save(entry, started.elapsed().as_millis() as u64);
             report_evicted(evicted, &e.repo, printer);
+            let how = match req.format {
+                Format::Archive => format!("{} archive", req.codec.name()),
+                Format::Cas => "new in cas".to_string(),
+            };
             printer.status(&format!(
-                "Saved cache entry '{}' ({}, {} unpacked → {} {} archive, {}) in {}",
+                "Saved cache entry '{}' ({}, {} unpacked → {} {how}, {}) in {}",
                 e.key.as_str(),
-                count(packed.file_count, "file", "files"),
-                human_size(packed.unpacked_bytes),
-                human_size(packed.size_bytes),
-                req.codec.name(),
-                compression_words(packed.unpacked_bytes, packed.size_bytes),
+                count(file_count, "file", "files"),
+                human_size(unpacked_bytes),
+                human_size(size_bytes),
+                compression_words(unpacked_bytes, size_bytes),
                 human_duration(started.elapsed().as_millis() as u64),
             ));
-            report(
-                true,
-                false,
-                packed.size_bytes,
-                packed.unpacked_bytes,
-                packed.file_count,
-            )
+            report(true, false, size_bytes, unpacked_bytes, file_count)
         }
     };
     if doc["saved"] == true {

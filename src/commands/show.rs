@@ -8,7 +8,8 @@ use crate::config;
 use crate::error::Exit;
 use crate::output::Printer;
 use crate::request::{self, Stores};
-use crate::store::{archive, Entry, Filter, LocalStore, Tier, Timestamp};
+use crate::store::cas::manifest::Kind;
+use crate::store::{archive, Entry, Filter, Format, LocalStore, Tier, Timestamp};
 use crate::units::{count, human_size};
 use crate::views;
 
@@ -143,6 +144,28 @@ fn members(store: &LocalStore, e: &Entry) -> anyhow::Result<Vec<Member>> {
             store.archive_path(e).display()
         )
     })?;
+    if e.format == Format::Cas {
+        let m = store
+            .cas_manifest(&file, e)
+            .map_err(|err| anyhow::anyhow!("cannot read the manifest of '{}': {err}", e.key))?;
+        return Ok(m
+            .members
+            .iter()
+            .map(|member| {
+                let (kind, size) = match &member.kind {
+                    Kind::Dir => ("dir", 0),
+                    Kind::File { size, .. } => ("file", *size),
+                    Kind::Symlink { .. } => ("symlink", 0),
+                };
+                let name = String::from_utf8_lossy(&member.name);
+                let path = name
+                    .split_once('/')
+                    .map_or(name.as_ref(), |(_, rest)| rest)
+                    .to_string();
+                (kind, member.mode, size, path)
+            })
+            .collect());
+    }
     let codec = e.codec;
     let mut out = Vec::new();
     archive::list(file, codec, e.unpacked_bytes, |member| {
@@ -185,7 +208,7 @@ fn print_entry(printer: &Printer, store: &LocalStore, e: &Entry, files: &[Member
         format!(
             "{} {} archive, {} unpacked, {}",
             human_size(e.size_bytes),
-            e.codec.name(),
+            e.compression_name(),
             human_size(e.unpacked_bytes),
             count(e.file_count, "file", "files")
         ),

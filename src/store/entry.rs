@@ -97,6 +97,35 @@ impl Timestamp {
     }
 }
 
+/// How an entry is stored: one archive file, or a manifest whose blobs live in packs shared
+/// by every entry of the store (docs/cas.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Archive,
+    Cas,
+}
+
+/// The `compression` an entry in the cas format is recorded with: older binaries do not know
+/// it, so they skip such rows and never remove them.
+pub const CAS_COMPRESSION: &str = "cas";
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Archive => "archive",
+            Format::Cas => "cas",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "archive" => Some(Format::Archive),
+            "cas" => Some(Format::Cas),
+            _ => None,
+        }
+    }
+}
+
 /// The host-local view of an entry that only the local index keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Usage {
@@ -116,12 +145,14 @@ pub struct Entry {
     /// The digest of the path lines ([`keys::version_for`]).
     pub version: String,
     pub paths: Vec<String>,
+    /// The archive's compression; for the cas format the manifest's (always zstd).
     pub codec: Codec,
+    pub format: Format,
     pub archive: ArchiveId,
     pub size_bytes: u64,
     pub unpacked_bytes: u64,
     pub file_count: u64,
-    /// SHA-256 of the archive file, 64 lowercase hex digits.
+    /// SHA-256 of the archive (or manifest) file, 64 lowercase hex digits.
     pub digest: String,
     pub created_at: Timestamp,
     pub created_by_run: Option<String>,
@@ -221,6 +252,7 @@ fn count(value: i128, field: &str, max: u64) -> Result<u64, Damage> {
 #[derive(Clone, Copy)]
 struct Checked {
     codec: Codec,
+    format: Format,
     archive: ArchiveId,
     created_at: Timestamp,
     size_bytes: u64,
@@ -250,6 +282,7 @@ impl Entry {
     fn build(raw: RawEntry, usage: Option<Usage>, checked: Checked) -> Self {
         let Checked {
             codec,
+            format,
             archive,
             created_at,
             size_bytes,
@@ -263,6 +296,7 @@ impl Entry {
             version: raw.version,
             paths: raw.paths,
             codec,
+            format,
             archive,
             size_bytes,
             unpacked_bytes,
@@ -300,7 +334,12 @@ impl Entry {
                 "a recorded path line is empty or has control characters",
             ));
         }
-        let Some(codec) = Codec::from_name(&raw.codec) else {
+        let (codec, format) = if raw.codec == CAS_COMPRESSION {
+            (Some(Codec::Zstd), Format::Cas)
+        } else {
+            (Codec::from_name(&raw.codec), Format::Archive)
+        };
+        let Some(codec) = codec else {
             let msg = format!("unknown compression {:?}", raw.codec);
             return Err(if plausible_name(&raw.codec) {
                 Damage::foreign(msg)
@@ -343,12 +382,19 @@ impl Entry {
         }
         Ok(Checked {
             codec,
+            format,
             archive,
             created_at,
             size_bytes: count(raw.size_bytes, "size", MAX_ENTRY_BYTES)?,
             unpacked_bytes: count(raw.unpacked_bytes, "unpacked size", MAX_ENTRY_BYTES)?,
             file_count: count(raw.file_count, "file count", MAX_FILES)?,
         })
+    }
+
+    /// What the index and the shared store's metadata record as its compression: the
+    /// codec's name, or [`CAS_COMPRESSION`].
+    pub fn compression_name(&self) -> &'static str {
+        compression_name(self.format, self.codec)
     }
 
     /// The key as the index compares it.
@@ -371,6 +417,14 @@ impl Entry {
         self.usage
             .as_ref()
             .map_or(self.created_at, |u| u.last_accessed_at)
+    }
+}
+
+/// See [`Entry::compression_name`].
+pub fn compression_name(format: Format, codec: Codec) -> &'static str {
+    match format {
+        Format::Archive => codec.name(),
+        Format::Cas => CAS_COMPRESSION,
     }
 }
 
@@ -476,6 +530,19 @@ mod tests {
         let mut r = raw();
         r.codec = "lz4".into();
         assert!(Entry::check(r, None).unwrap_err().is_foreign());
+    }
+
+    #[test]
+    fn the_cas_compression_is_the_cas_format_with_a_zstd_manifest() {
+        let mut r = raw();
+        r.codec = CAS_COMPRESSION.into();
+        let e = Entry::check(r, None).unwrap();
+        assert_eq!((e.format, e.codec), (Format::Cas, Codec::Zstd));
+        assert_eq!(e.compression_name(), "cas");
+        let mut r = raw();
+        r.codec = CAS_COMPRESSION.into();
+        r.archive = format!("{}.tar.gz", "0".repeat(32));
+        assert!(Entry::check(r, None).is_err(), "a manifest is always zstd");
     }
 
     #[test]

@@ -131,6 +131,7 @@ mod tests {
             version: "v".into(),
             paths: vec![],
             codec: crate::store::archive::Codec::Zstd,
+            format: crate::store::entry::Format::Archive,
             archive: ArchiveId::random(),
             size_bytes: size,
             unpacked_bytes: size,

@@ -113,6 +113,29 @@ const STEPS: &[&str] = &[
     );
     CREATE INDEX saves_repo_at ON saves(repo, at);
     CREATE INDEX entries_repo_key ON entries(repo, key_folded);",
+    // 3: the cas format (docs/cas.md): pack files, the blobs in them (for de-duplication),
+    // and which packs each entry — or a save in progress — needs. Older binaries ignore them.
+    "CREATE TABLE cas_packs (
+        name             TEXT PRIMARY KEY,     -- SHA-256 of the pack file, hex
+        size_bytes       INTEGER NOT NULL,
+        created_at       INTEGER NOT NULL      -- Unix ms
+    );
+    CREATE TABLE cas_blobs (
+        hash             TEXT PRIMARY KEY,     -- SHA-256 of the content, hex
+        pack             TEXT NOT NULL,
+        frame_offset     INTEGER NOT NULL,
+        frame_len        INTEGER NOT NULL,
+        offset           INTEGER NOT NULL,
+        len              INTEGER NOT NULL
+    );
+    CREATE INDEX cas_blobs_pack ON cas_blobs(pack);
+    CREATE TABLE cas_refs (
+        owner            TEXT NOT NULL,        -- the archive id of the entry (or of the save)
+        pack             TEXT NOT NULL,
+        created_at       INTEGER NOT NULL,     -- Unix ms
+        PRIMARY KEY (owner, pack)
+    );
+    CREATE INDEX cas_refs_pack ON cas_refs(pack);",
 ];
 
 const ENTRY_COLUMNS: &str = "id, repo, scope, key, version, paths, compression, archive, size_bytes, \
@@ -618,7 +641,7 @@ impl Index {
                 e.key_folded(),
                 e.version,
                 paths,
-                e.codec.name(),
+                e.compression_name(),
                 layout::archive_column(e.archive, e.codec),
                 e.size_bytes as i64,
                 e.unpacked_bytes as i64,
@@ -1306,6 +1329,7 @@ mod page_query_tests {
                 version: "a".repeat(64),
                 paths: vec!["p".into()],
                 codec: crate::store::archive::Codec::Zstd,
+                format: crate::store::entry::Format::Archive,
                 archive: ArchiveId::random(),
                 size_bytes: 10,
                 unpacked_bytes: 20,
@@ -1345,6 +1369,240 @@ mod page_query_tests {
     }
 }
 
+// ---- The cas format's tables (docs/cas.md) ----------------------------------------------------
+
+/// Where a stored blob is, as the `cas_blobs` table has it (checked when read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobRow {
+    pub hash: String,
+    pub pack: String,
+    pub frame_offset: u64,
+    pub frame_len: u32,
+    pub offset: u32,
+    pub len: u32,
+}
+
+fn is_hex64(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl Index {
+    /// Where the store has the blob `hash`, if a well-formed row says so.
+    pub fn cas_blob(&self, hash: &str) -> rusqlite::Result<Option<BlobRow>> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT pack, frame_offset, frame_len, offset, len FROM cas_blobs WHERE hash = ?1",
+            )?
+            .query_row([hash], |r| {
+                Ok((text(r, 0), int(r, 1), int(r, 2), int(r, 3), int(r, 4)))
+            })
+            .optional()?;
+        let Some((Some(pack), Some(fo), Some(fl), Some(o), Some(l))) = row else {
+            return Ok(None);
+        };
+        let ok = is_hex64(&pack)
+            && fo >= 0
+            && (0..=i64::from(u32::MAX)).contains(&fl)
+            && (0..=i64::from(u32::MAX)).contains(&o)
+            && (0..=i64::from(u32::MAX)).contains(&l);
+        Ok(ok.then(|| BlobRow {
+            hash: hash.to_string(),
+            pack,
+            frame_offset: fo as u64,
+            frame_len: fl as u32,
+            offset: o as u32,
+            len: l as u32,
+        }))
+    }
+
+    /// [`Index::cas_blob`] for many hashes in one read transaction (one lock, not one per
+    /// hash): those the store has.
+    pub fn cas_blobs(
+        &mut self,
+        hashes: &[String],
+    ) -> rusqlite::Result<std::collections::HashMap<String, BlobRow>> {
+        let tx = self.conn.transaction()?;
+        let mut out = std::collections::HashMap::new();
+        {
+            let mut stmt = tx.prepare_cached(
+                "SELECT pack, frame_offset, frame_len, offset, len FROM cas_blobs WHERE hash = ?1",
+            )?;
+            for h in hashes {
+                let row = stmt
+                    .query_row([h], |r| {
+                        Ok((text(r, 0), int(r, 1), int(r, 2), int(r, 3), int(r, 4)))
+                    })
+                    .optional()?;
+                let Some((Some(pack), Some(fo), Some(fl), Some(o), Some(l))) = row else {
+                    continue;
+                };
+                let ok = is_hex64(&pack)
+                    && fo >= 0
+                    && (0..=i64::from(u32::MAX)).contains(&fl)
+                    && (0..=i64::from(u32::MAX)).contains(&o)
+                    && (0..=i64::from(u32::MAX)).contains(&l);
+                if ok {
+                    out.insert(
+                        h.clone(),
+                        BlobRow {
+                            hash: h.clone(),
+                            pack,
+                            frame_offset: fo as u64,
+                            frame_len: fl as u32,
+                            offset: o as u32,
+                            len: l as u32,
+                        },
+                    );
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Leases `pack` for `owner` when the pack is still registered (one statement, so gc's
+    /// removal of the pack's row either happened before — false — or sees the lease).
+    pub fn cas_lease(&self, owner: &str, pack: &str) -> rusqlite::Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO cas_refs (owner, pack, created_at)
+             SELECT ?1, name, ?3 FROM cas_packs WHERE name = ?2",
+            )?
+            .execute(params![owner, pack, Timestamp::now().ms()])?;
+        if n == 1 {
+            return Ok(true);
+        }
+        self.conn
+            .prepare_cached("SELECT count(*) > 0 FROM cas_refs WHERE owner = ?1 AND pack = ?2")?
+            .query_row(params![owner, pack], |r| r.get(0))
+    }
+
+    /// Registers a new pack with its blobs, leased for `owner`, in one transaction.
+    pub fn cas_register_pack(
+        &mut self,
+        owner: &str,
+        pack: &str,
+        size_bytes: u64,
+        blobs: &[BlobRow],
+    ) -> rusqlite::Result<()> {
+        let now = Timestamp::now().ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO cas_packs (name, size_bytes, created_at) VALUES (?1, ?2, ?3)",
+            params![pack, size_bytes as i64, now],
+        )?;
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT OR IGNORE INTO cas_blobs (hash, pack, frame_offset, frame_len, offset, len)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for b in blobs {
+                ins.execute(params![
+                    b.hash,
+                    b.pack,
+                    b.frame_offset as i64,
+                    b.frame_len,
+                    b.offset,
+                    b.len
+                ])?;
+            }
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO cas_refs (owner, pack, created_at) VALUES (?1, ?2, ?3)",
+            params![owner, pack, now],
+        )?;
+        tx.commit()
+    }
+
+    /// Drops every lease of `owner` (its entry is gone, or its save lost or failed).
+    pub fn cas_drop_refs(&self, owner: &str) -> rusqlite::Result<usize> {
+        if self.steps < 3 {
+            return Ok(0);
+        }
+        self.conn
+            .prepare_cached("DELETE FROM cas_refs WHERE owner = ?1")?
+            .execute([owner])
+    }
+
+    /// Drops leases whose owner is no entry in `known` and that are older than `before_ms`
+    /// (saves that died; a live save's lease is younger).
+    pub fn cas_expire_leases(
+        &self,
+        known: &HashSet<ArchiveId>,
+        before_ms: i64,
+    ) -> rusqlite::Result<usize> {
+        let owners: Vec<(String, i64)> = self
+            .conn
+            .prepare("SELECT owner, max(created_at) FROM cas_refs GROUP BY owner")?
+            .query_map([], |r| {
+                Ok((text(r, 0).unwrap_or_default(), int(r, 1).unwrap_or(0)))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut n = 0;
+        for (owner, at) in owners {
+            let live = ArchiveId::parse(&owner).is_some_and(|id| known.contains(&id));
+            if !live && at < before_ms {
+                n += self.cas_drop_refs(&owner)?;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Registered packs no lease names: (name, size). Names that are not hex are left out.
+    pub fn cas_dead_packs(&self) -> rusqlite::Result<Vec<(String, u64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT name, size_bytes FROM cas_packs p
+             WHERE NOT EXISTS (SELECT 1 FROM cas_refs r WHERE r.pack = p.name)",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((text(r, 0), int(r, 1))))?;
+        let mut out = Vec::new();
+        for row in rows {
+            if let (Some(name), size) = row? {
+                if is_hex64(&name) {
+                    out.push((name, size.unwrap_or(0).max(0) as u64));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Unregisters a pack (and its blobs) unless a lease appeared meanwhile; whether it did.
+    pub fn cas_unregister_pack(&mut self, name: &str) -> rusqlite::Result<bool> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
+            "DELETE FROM cas_packs WHERE name = ?1
+             AND NOT EXISTS (SELECT 1 FROM cas_refs WHERE pack = ?1)",
+            [name],
+        )?;
+        if n == 1 {
+            tx.execute("DELETE FROM cas_blobs WHERE pack = ?1", [name])?;
+        }
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// Every registered pack name.
+    pub fn cas_packs(&self) -> rusqlite::Result<HashSet<String>> {
+        let mut stmt = self.conn.prepare("SELECT name FROM cas_packs")?;
+        let rows = stmt.query_map([], |r| Ok(text(r, 0)))?;
+        let mut out = HashSet::new();
+        for r in rows {
+            if let Some(n) = r? {
+                out.insert(n);
+            }
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1358,6 +1616,7 @@ mod tests {
             version: "v".repeat(64).replace('v', "a"),
             paths: vec!["node_modules".into()],
             codec: Codec::Zstd,
+            format: crate::store::entry::Format::Archive,
             archive: ArchiveId::random(),
             size_bytes: 10,
             unpacked_bytes: 20,

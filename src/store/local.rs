@@ -37,7 +37,7 @@ const ATTEMPT_HISTORY_MS: i64 = 90 * 86_400_000;
 /// How long removals are remembered for the miss hints.
 const REMOVAL_HISTORY_MS: i64 = 30 * 86_400_000;
 /// An archive without a row is only an orphan once it is this old.
-const ORPHAN_GRACE: Duration = Duration::from_secs(3600);
+pub(crate) const ORPHAN_GRACE: Duration = Duration::from_secs(3600);
 /// A temp file whose writer is gone is stale after this long…
 const TEMP_GRACE: Duration = Duration::from_secs(300);
 /// …and any temp file after this long.
@@ -137,6 +137,18 @@ impl LocalStore {
         self.layout.archive_path(e.archive, e.codec)
     }
 
+    pub(super) fn dirs(&self) -> &StoreDirs {
+        &self.dirs
+    }
+
+    pub(super) fn index_ref(&self) -> &Index {
+        &self.index
+    }
+
+    pub(super) fn index_mut(&mut self) -> &mut Index {
+        &mut self.index
+    }
+
     fn writable(&self) -> anyhow::Result<()> {
         if self.opts.read_only {
             anyhow::bail!("the store {} is opened read-only", self.root().display());
@@ -201,6 +213,13 @@ impl LocalStore {
     }
 
     fn remove_archive(&self, id: ArchiveId, codec: super::archive::Codec, removed: &mut Removed) {
+        // A cas entry's packs are needed no more by it (gc frees the ones nothing else needs);
+        // an archive has no leases, so this is a no-op for it.
+        if let Err(e) = self.index.cas_drop_refs(id.as_str()) {
+            removed
+                .left_alone
+                .push(format!("cannot drop the pack leases of {id}: {e}"));
+        }
         match self
             .dirs
             .remove_file(&layout::archive_dir(&id), id.file_name(codec).as_bytes())
@@ -435,6 +454,9 @@ impl LocalStore {
             let problem = match self.open_archive(e) {
                 Err(OpenError::NotFound) => Some("its archive is gone".to_string()),
                 Err(err) => Some(format!("archive unusable: {err}")),
+                Ok(file) if e.format == super::Format::Cas => {
+                    super::cas::restore::verify(&self.dirs, &file, e).err()
+                }
                 Ok(file) => match sha256_of(&file) {
                     Err(err) => Some(format!("archive unreadable: {err}")),
                     Ok(d) if d != e.digest => Some(format!(
@@ -542,12 +564,99 @@ impl LocalStore {
         })
     }
 
+    /// Restores an entry in the cas format from its opened manifest (see
+    /// [`super::cas::restore::unpack`]).
+    pub fn cas_unpack(
+        &self,
+        manifest: &fs::File,
+        entry: &Entry,
+        paths: &crate::paths::CachePaths,
+        progress: super::archive::Progress,
+    ) -> Result<super::archive::Unpacked, super::archive::UnpackError> {
+        super::cas::restore::unpack(&self.dirs, manifest, entry, paths, progress)
+    }
+
+    /// Saves `paths` in the cas format, staging the manifest (see [`super::cas::save`]).
+    pub fn cas_save(
+        &mut self,
+        paths: &crate::paths::CachePaths,
+        level: Option<i32>,
+        progress: &super::archive::Progress,
+        warn: &mut dyn FnMut(String),
+    ) -> anyhow::Result<super::cas::save::Saved> {
+        self.writable()?;
+        super::cas::save::save(self, paths, level, progress, warn)
+    }
+
+    /// Writes an entry as a plain tar stream (`export`): the archive decompressed and checked
+    /// against its digest, or a cas entry's stream with every blob checked. A damaged entry is
+    /// an error (what was written by then is not to be trusted).
+    pub fn export_tar(&self, e: &Entry, out: &mut dyn io::Write) -> anyhow::Result<()> {
+        let file = self
+            .open_archive(e)
+            .map_err(|err| anyhow::anyhow!("cannot open the entry's file: {err}"))?;
+        match e.format {
+            super::Format::Cas => {
+                let m = super::cas::restore::read_manifest(&file, e)
+                    .map_err(|why| anyhow::anyhow!("the entry is damaged: {why}"))?;
+                super::cas::restore::write_stream(&self.dirs, &m, out).map_err(
+                    |err| match err {
+                        super::cas::restore::StreamError::Damaged(why) => {
+                            anyhow::anyhow!("the entry is damaged: {why}")
+                        }
+                        super::cas::restore::StreamError::Write(err) => {
+                            anyhow::Error::from(err).context("cannot write the tar stream")
+                        }
+                    },
+                )?;
+            }
+            super::Format::Archive => {
+                use sha2::Digest as _;
+                let mut hashing = super::archive::hashio::HashingReader {
+                    inner: file,
+                    hasher: sha2::Sha256::new(),
+                    progress: super::archive::Progress::default(),
+                };
+                let buffered = io::BufReader::with_capacity(1 << 18, &mut hashing);
+                let mut decoder = super::archive::codec::Decoder::new(buffered, e.codec)
+                    .context("cannot start the decoder")?;
+                io::copy(&mut decoder, out).context("cannot export the archive")?;
+                // The rest of the file (the codec's trailer) counts for the digest too.
+                io::copy(&mut decoder.into_inner(), &mut io::sink())
+                    .context("cannot read the archive")?;
+                let digest = crate::keys::hex(&hashing.hasher.finalize());
+                if digest != e.digest {
+                    anyhow::bail!(
+                        "the entry is damaged: archive digest {digest} does not match the index ({})",
+                        e.digest
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The manifest of a cas entry, checked against the entry (`show`).
+    pub fn cas_manifest(
+        &self,
+        file: &fs::File,
+        e: &Entry,
+    ) -> Result<super::cas::manifest::Manifest, String> {
+        super::cas::restore::read_manifest(file, e)
+    }
+
+    /// Drops the pack leases of a cas save that did not become an entry.
+    pub fn cas_release(&self, owner: ArchiveId) {
+        let _ = self.index.cas_drop_refs(owner.as_str());
+    }
+
     /// An entry's archive file, opened for reading without any other effect (`show`).
     pub fn archive_file(&self, e: &Entry) -> Result<fs::File, OpenError> {
         self.open_archive(e)
     }
 
-    /// Opens an entry's archive, which must be a regular file of the recorded size.
+    /// Opens an entry's archive (or cas manifest), which must be a regular file of the
+    /// recorded size.
     fn open_archive(&self, e: &Entry) -> Result<fs::File, OpenError> {
         let dir = layout::archive_dir(&e.archive);
         let name = e.archive.file_name(e.codec);
@@ -556,7 +665,12 @@ impl LocalStore {
             .metadata()
             .map_err(|err| OpenError::Io(self.layout.archive_path(e.archive, e.codec), err))?
             .len();
-        if len != e.size_bytes {
+        // A cas entry's recorded size is its manifest's plus the packs its save wrote.
+        let fits = match e.format {
+            super::Format::Archive => len == e.size_bytes,
+            super::Format::Cas => len <= e.size_bytes,
+        };
+        if !fits {
             return Err(OpenError::WrongSize(
                 self.layout.archive_path(e.archive, e.codec),
                 len,
@@ -727,6 +841,7 @@ impl Tier for LocalStore {
             )
             .map_err(|e| anyhow::anyhow!("cannot move the archive into the store: {e}"))?;
         staging.taken = true;
+        super::cas::abort_point("commit-renamed");
         let signer = self.opts.signer.as_ref();
         let keep = |row: &IndexRow| match row {
             Ok(e) => signer.is_none_or(|s| s.verify(e)),
@@ -935,6 +1050,7 @@ impl Tier for LocalStore {
         if repo.is_none() {
             self.sweep_orphans(&files, dry_run, &mut report)?;
             self.sweep_temp(dry_run, &mut report);
+            super::cas::restore::sweep(self, dry_run, &mut report)?;
         }
         Ok(report)
     }
@@ -1053,6 +1169,8 @@ mod tests {
             version: "a".repeat(64),
             paths: vec!["dep".into()],
             codec: Codec::Zstd,
+            format: crate::store::entry::Format::Archive,
+            id: None,
             size_bytes: packed.size_bytes,
             unpacked_bytes: packed.unpacked_bytes,
             file_count: packed.file_count,
@@ -1109,6 +1227,7 @@ mod tests {
             digest: &entry.digest,
             unpacked_bytes: entry.unpacked_bytes,
             progress: archive::Progress::default(),
+            checked_first: false,
         };
         archive::unpack(opened.file, &expected, &paths).unwrap();
         assert_eq!(

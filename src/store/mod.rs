@@ -7,6 +7,7 @@
 //!   `save` use;
 //! * [`entry`] — what an entry is, and the one gate every row and object read passes;
 //! * [`archive`] — tar + codec: pack, and the verified, checked unpack;
+//! * [`cas`] — the content-addressed format: manifests plus blobs shared in packs;
 //! * [`gc`] — which entries a garbage collection removes (a pure function).
 //!
 //! Commands talk to a [`Tier`] and never to an index, an archive file or a bucket
@@ -14,6 +15,7 @@
 //! outcome lives in the tier.
 
 pub mod archive;
+pub mod cas;
 pub mod dirs;
 pub mod entry;
 pub mod gc;
@@ -25,7 +27,7 @@ pub mod object;
 pub mod tier;
 pub mod tiered;
 
-pub use entry::{Entry, Identity, Timestamp};
+pub use entry::{Entry, Format, Identity, Timestamp};
 pub use local::LocalStore;
 pub use object::{ObjectTier, StoreUrl};
 pub use tier::{Filter, GcReport, Removed, Sort, Tier};

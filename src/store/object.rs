@@ -381,7 +381,7 @@ impl Meta {
             key: e.key.clone(),
             version: e.version.clone(),
             paths: e.paths.clone(),
-            compression: e.codec.name().to_string(),
+            compression: e.compression_name().to_string(),
             archive: e.archive.file_name(e.codec),
             size_bytes: e.size_bytes,
             unpacked_bytes: e.unpacked_bytes,
@@ -793,7 +793,6 @@ impl ObjectTier {
         if let Some(why) = self.client.refusal(&path) {
             bail!(why);
         }
-        let size = e.size_bytes;
         let mut hasher = sha2::Sha256::new();
         self.rt.block_on(async {
             let head = self
@@ -802,6 +801,12 @@ impl ObjectTier {
                 .head(&path)
                 .await
                 .with_context(|| format!("cannot find the archive {path}"))?;
+            // A cas entry's size counts the packs its save wrote as well as its manifest; the
+            // manifest's own size is bounded here and its digest checked below.
+            let size = match e.format {
+                crate::store::Format::Archive => e.size_bytes,
+                crate::store::Format::Cas => head.size.min(512 << 20),
+            };
             if head.size != size {
                 bail!(
                     "the archive {path} has {} bytes, its metadata says {size}",
@@ -841,6 +846,90 @@ impl ObjectTier {
         out.sync_all()
             .context("cannot sync the downloaded archive")?;
         Ok(())
+    }
+
+    /// `PREFIX/cas-v1/packs/<shard>/<name>.pack`: pack files of the cas format, shared by
+    /// every entry of the bucket, beside the entries' tree (never under it, where a scan would
+    /// take them for orphans). `name` is checked to be a 64-digit hex hash.
+    fn pack_path(&self, name: &str) -> anyhow::Result<ObjPath> {
+        if name.len() != 64
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
+            bail!("{name:?} is not a pack name");
+        }
+        let rel = format!("cas-v1/packs/{}/{name}.pack", &name[..2]);
+        let full = if self.url.prefix.is_empty() {
+            rel
+        } else {
+            format!("{}/{rel}", self.url.prefix)
+        };
+        Ok(ObjPath::parse(full)?)
+    }
+
+    /// Whether the bucket has the pack.
+    pub fn has_pack(&self, name: &str) -> anyhow::Result<bool> {
+        let path = self.pack_path(name)?;
+        self.rt.block_on(async {
+            match self.client.store.head(&path).await {
+                Ok(_) => Ok(true),
+                Err(object_store::Error::NotFound { .. }) => Ok(false),
+                Err(e) => Err(anyhow!(e).context(format!("cannot look for the pack {path}"))),
+            }
+        })
+    }
+
+    /// Uploads a pack; false when another host had uploaded it meanwhile (the same bytes:
+    /// a pack is named by its hash).
+    pub fn put_pack(&self, name: &str, file: &mut File, size: u64) -> anyhow::Result<bool> {
+        let path = self.pack_path(name)?;
+        self.rt.block_on(async {
+            match self.put_archive(file, &path, size).await {
+                Ok(()) => Ok(true),
+                Err(e)
+                    if e.downcast_ref::<object_store::Error>().is_some_and(|e| {
+                        matches!(e, object_store::Error::AlreadyExists { .. })
+                    }) =>
+                {
+                    Ok(false)
+                }
+                Err(e) => Err(e.context(format!("cannot upload the pack {path}"))),
+            }
+        })
+    }
+
+    /// Downloads a pack into `out`, checked against its name; its size.
+    pub fn get_pack(&self, name: &str, out: &mut File) -> anyhow::Result<u64> {
+        use sha2::Digest as _;
+        let path = self.pack_path(name)?;
+        let mut hasher = sha2::Sha256::new();
+        let size = self.rt.block_on(async {
+            let got = self
+                .client
+                .store
+                .get(&path)
+                .await
+                .with_context(|| format!("cannot download the pack {path}"))?;
+            let mut stream = got.into_stream();
+            let mut size = 0u64;
+            while let Some(bytes) = stream.try_next().await? {
+                if size + bytes.len() as u64 > crate::store::entry::MAX_ENTRY_BYTES {
+                    bail!("the pack {path} is too large");
+                }
+                hasher.update(&bytes);
+                out.write_all(&bytes)
+                    .context("cannot write the downloaded pack")?;
+                size += bytes.len() as u64;
+            }
+            anyhow::Ok(size)
+        })?;
+        let digest = crate::keys::hex(&hasher.finalize());
+        if digest != name {
+            bail!("the pack {path} has SHA-256 {digest}: it is damaged");
+        }
+        out.sync_all().context("cannot sync the downloaded pack")?;
+        Ok(size)
     }
 
     async fn put_archive(&self, file: &mut File, path: &ObjPath, size: u64) -> anyhow::Result<()> {

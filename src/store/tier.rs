@@ -9,7 +9,7 @@
 
 use std::fs::File;
 
-use super::entry::{ArchiveId, BadEntry, Entry, Identity, RawEntry, Timestamp};
+use super::entry::{ArchiveId, BadEntry, Entry, Format, Identity, RawEntry, Timestamp};
 use super::gc::Policy;
 use crate::signing::Signer;
 use crate::store::archive::Codec;
@@ -140,6 +140,10 @@ pub struct NewEntry {
     pub version: String,
     pub paths: Vec<String>,
     pub codec: Codec,
+    pub format: Format,
+    /// The archive id to register under, when the writer chose it before the commit (a cas
+    /// save leases the packs it reuses under its entry's id); else a fresh one.
+    pub id: Option<ArchiveId>,
     pub size_bytes: u64,
     pub unpacked_bytes: u64,
     pub file_count: u64,
@@ -167,6 +171,8 @@ impl NewEntry {
             version: e.version.clone(),
             paths: e.paths.clone(),
             codec: e.codec,
+            format: e.format,
+            id: None,
             size_bytes: e.size_bytes,
             unpacked_bytes: e.unpacked_bytes,
             file_count: e.file_count,
@@ -195,7 +201,12 @@ impl NewEntry {
     pub fn into_entry(self, signer: Option<&Signer>) -> anyhow::Result<Entry> {
         let (archive, created_at, signature, fresh) = match self.preset {
             Some(p) => (p.archive, p.created_at, p.signature, false),
-            None => (ArchiveId::random(), Timestamp::now(), None, true),
+            None => (
+                self.id.unwrap_or_else(ArchiveId::random),
+                Timestamp::now(),
+                None,
+                true,
+            ),
         };
         let raw = RawEntry {
             repo: self.repo,
@@ -203,7 +214,7 @@ impl NewEntry {
             key: self.key,
             version: self.version,
             paths: self.paths,
-            codec: self.codec.name().to_string(),
+            codec: super::entry::compression_name(self.format, self.codec).to_string(),
             archive: archive.file_name(self.codec),
             size_bytes: i128::from(self.size_bytes),
             unpacked_bytes: i128::from(self.unpacked_bytes),
@@ -468,6 +479,8 @@ pub struct GcReport {
     pub damaged: usize,
     pub orphans_removed: usize,
     pub temp_removed: usize,
+    /// Pack files of the cas format no entry needed any more, removed.
+    pub packs_removed: usize,
     pub dry_run: bool,
     /// The entries removed (or, dry, that would be), each with why.
     pub doomed: Vec<super::gc::Doomed>,

@@ -19,6 +19,8 @@
 
 use std::time::Instant;
 
+use anyhow::Context as _;
+
 use super::entry::{Entry, Identity, Timestamp};
 use super::gc::Policy;
 use super::local::LocalStore;
@@ -147,6 +149,19 @@ impl ReadThrough {
             return None;
         }
         let started = Instant::now();
+        if entry.format == super::Format::Cas {
+            // The packs the bucket lacks first, then the manifest as an entry: a manifest in
+            // the bucket always finds its packs there.
+            if let Err(e) = self.upload_packs(entry) {
+                let why = brief(&e);
+                self.warn_shared(
+                    &e,
+                    &format!("cannot upload the packs of cache entry '{}'", entry.key),
+                    "it is kept in the local store only",
+                );
+                return Some(Shared::Failed(why));
+            }
+        }
         let opened = self.local.open(entry);
         let Some(shared) = self.shared() else {
             return Some(Shared::Failed("the shared store is not usable".into()));
@@ -208,6 +223,110 @@ impl ReadThrough {
         })
     }
 
+    /// Uploads the packs of a local cas entry that the bucket lacks.
+    fn upload_packs(&mut self, entry: &Entry) -> anyhow::Result<()> {
+        let file = self
+            .local
+            .archive_file(entry)
+            .map_err(|e| anyhow::anyhow!("cannot open the manifest: {e}"))?;
+        let m = self
+            .local
+            .cas_manifest(&file, entry)
+            .map_err(|why| anyhow::anyhow!("the local entry is damaged: {why}"))?;
+        let mut packs = Vec::new();
+        for p in &m.packs {
+            let name = crate::keys::hex(p);
+            let f = self
+                .local
+                .dirs()
+                .open_file(
+                    &super::cas::pack_dir(&name),
+                    super::cas::pack_file(&name).as_bytes(),
+                )
+                .map_err(|e| anyhow::anyhow!("cannot open the pack {name}: {e}"))?;
+            packs.push((name, f));
+        }
+        let shared = self
+            .shared()
+            .ok_or_else(|| anyhow::anyhow!("the shared store is not usable"))?;
+        let (mut sent, mut bytes) = (0u64, 0u64);
+        for (name, mut f) in packs {
+            if shared.has_pack(&name)? {
+                continue;
+            }
+            let size = f.metadata().context("cannot read a pack")?.len();
+            if shared.put_pack(&name, &mut f, size)? {
+                sent += 1;
+                bytes += size;
+            }
+        }
+        self.note(
+            Level::Status,
+            format!(
+                "Uploaded {sent} of {} packs ({}) of cache entry '{}'",
+                m.packs.len(),
+                human_size(bytes),
+                entry.key
+            ),
+        );
+        Ok(())
+    }
+
+    /// Downloads the packs of a shared cas entry that the local store lacks (its manifest is
+    /// in `manifest`, checked), each checked against its name and leased for the entry.
+    fn download_packs(&mut self, entry: &Entry, manifest: &std::fs::File) -> anyhow::Result<()> {
+        let m = self
+            .local
+            .cas_manifest(manifest, entry)
+            .map_err(|why| anyhow::anyhow!("the shared entry is damaged: {why}"))?;
+        let owner = entry.archive.as_str().to_string();
+        let (mut got, mut bytes) = (0u64, 0u64);
+        for (i, p) in m.packs.iter().enumerate() {
+            let name = crate::keys::hex(p);
+            if self.local.index_ref().cas_lease(&owner, &name)? {
+                continue;
+            }
+            let mut staging = self.local.stage()?;
+            let shared = self
+                .shared()
+                .ok_or_else(|| anyhow::anyhow!("the shared store is not usable"))?;
+            let size = shared.get_pack(&name, &mut staging.file)?;
+            let rows: Vec<super::index::BlobRow> = m
+                .blobs
+                .iter()
+                .filter(|b| b.pack as usize == i)
+                .map(|b| super::index::BlobRow {
+                    hash: crate::keys::hex(&b.hash),
+                    pack: name.clone(),
+                    frame_offset: b.frame_offset,
+                    frame_len: b.frame_len,
+                    offset: b.offset,
+                    len: b.len,
+                })
+                .collect();
+            super::cas::save::install_pack(
+                &mut self.local,
+                &owner,
+                &mut staging,
+                &name,
+                size,
+                &rows,
+            )?;
+            got += 1;
+            bytes += size;
+        }
+        self.note(
+            Level::Status,
+            format!(
+                "Downloaded {got} of {} packs ({}) of cache entry '{}'",
+                m.packs.len(),
+                human_size(bytes),
+                entry.key
+            ),
+        );
+        Ok(())
+    }
+
     /// Downloads a shared entry into the local store and returns it as registered there.
     fn download(&mut self, entry: &Entry) -> anyhow::Result<Entry> {
         let started = Instant::now();
@@ -217,6 +336,18 @@ impl ReadThrough {
             .ok_or_else(|| anyhow::anyhow!("the shared store is not usable"))?;
         shared.download_into(entry, &mut staging.file)?;
         let url = shared.url().to_string();
+        if entry.format == super::Format::Cas {
+            use std::io::Seek as _;
+            staging
+                .file
+                .rewind()
+                .context("cannot reread the manifest")?;
+            let result = self.download_packs(entry, &staging.file);
+            if let Err(e) = result {
+                self.local.cas_release(entry.archive);
+                return Err(e);
+            }
+        }
         let report = self
             .local
             .commit(staging, NewEntry::copy_of(entry), CommitMode::Adopt)?;
@@ -365,6 +496,7 @@ mod tests {
                 version: "v".into(),
                 paths: vec![],
                 codec: crate::store::archive::Codec::Zstd,
+                format: crate::store::entry::Format::Archive,
                 archive: ArchiveId::random(),
                 size_bytes: 0,
                 unpacked_bytes: 0,

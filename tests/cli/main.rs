@@ -3,6 +3,7 @@
 
 mod util;
 
+mod cas;
 mod config;
 mod docs;
 mod extraction;

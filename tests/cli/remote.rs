@@ -1104,3 +1104,56 @@ fn a_directory_store_follows_no_symlink_and_waits_on_no_fifo() {
     );
     assert!(err.contains("not a regular file"), "{err}");
 }
+
+on_both!(
+    cas_entries_share_packs_through_s3,
+    cas_entries_share_packs_through_a_directory,
+    cas_entries_share_packs
+);
+
+/// The cas format through the shared store: a second similar save uploads only the pack of
+/// what changed, another host downloads only the packs it lacks, and restores the same tree.
+fn cas_entries_share_packs(backend: &Backend) {
+    let ep = backend.ep();
+    let (a, b) = (TestEnv::new(), TestEnv::new());
+    for i in 0..50 {
+        std::fs::create_dir_all(a.ws.join("dep")).unwrap();
+        std::fs::write(a.ws.join(format!("dep/f{i}")), noise(40_000, 2 * i + 1)).unwrap();
+    }
+    let pack_bytes = |backend: &Backend| -> usize {
+        backend
+            .objects()
+            .iter()
+            .filter(|o| o.contains("cas-v1/packs/"))
+            .count()
+    };
+    let (doc, err) = save(&a, &ep, "v1", &["--format", "cas"]);
+    assert_eq!(doc["remote"], "uploaded", "{err}");
+    assert!(err.contains("Uploaded 1 of 1 packs"), "{err}");
+    let first = pack_bytes(backend);
+    assert_eq!(first, 1);
+    std::fs::write(a.ws.join("dep/f3"), noise(40_000, 999)).unwrap();
+    let (doc, err) = save(&a, &ep, "v2", &["--format", "cas"]);
+    assert_eq!(doc["remote"], "uploaded", "{err}");
+    // Only the changed file's pack went up (about one file, not fifty).
+    assert!(err.contains("Uploaded 1 of 2 packs (39"), "{err}");
+    assert_eq!(pack_bytes(backend), 2);
+
+    let (doc, err) = restore(&b, &ep, "v1", &[]);
+    assert_eq!(doc["cache_hit"], true, "{err}");
+    assert!(err.contains("Downloaded 1 of 1 packs"), "{err}");
+    let (doc, err) = restore(&b, &ep, "v2", &[]);
+    assert_eq!(doc["cache_hit"], true, "{err}");
+    assert!(err.contains("Downloaded 1 of 2 packs"), "{err}");
+    assert_eq!(
+        std::fs::read(b.ws.join("dep/f3")).unwrap(),
+        noise(40_000, 999)
+    );
+    assert_eq!(
+        std::fs::read(b.ws.join("dep/f4")).unwrap(),
+        noise(40_000, 9)
+    );
+    // Host B holds both locally now, and they verify.
+    b.cmd().arg("verify").assert().success();
+    assert_eq!(b.count_entries(), 2);
+}

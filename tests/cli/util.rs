@@ -165,3 +165,8 @@ pub fn mount(args: &[&str], target: &Path) -> Option<Mount> {
         .is_ok_and(|s| s.success());
     ok.then(|| Mount(target.to_path_buf()))
 }
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    wit_cache::keys::hex(&sha2::Sha256::digest(data))
+}

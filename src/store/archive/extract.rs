@@ -60,6 +60,15 @@ pub struct Expected<'a> {
     pub unpacked_bytes: u64,
     /// Counts the archive bytes read.
     pub progress: Progress,
+    /// Whether the caller checked the content before the call (a stream that cannot be read
+    /// twice, such as a cas entry's): the digest-first pass before a merge is then skipped.
+    pub checked_first: bool,
+}
+
+/// Whether a restore of `paths` merges into something that exists (or overlapping lines),
+/// so that the content must be checked before the first write.
+pub fn merges(paths: &CachePaths) -> bool {
+    plan(paths).iter().any(Option::is_none)
 }
 
 /// The byte budget of a restore: the recorded size plus a little slack. A bomb stops here,
@@ -77,7 +86,7 @@ pub fn unpack(
     paths: &CachePaths,
 ) -> Result<Unpacked, UnpackError> {
     let plan = plan(paths);
-    if plan.iter().any(Option::is_none) {
+    if !expected.checked_first && plan.iter().any(Option::is_none) {
         // Something will be merged into what is there: nothing is written before the
         // archive is known to be the one the index recorded.
         verify_digest(&mut file, expected.digest)?;

@@ -29,8 +29,9 @@ use std::io::{self, BufReader};
 
 pub use codec::Codec;
 pub use error::UnpackError;
-pub use extract::{unpack, Expected, Unpacked};
+pub use extract::{merges, unpack, Expected, Unpacked};
 pub use hashio::{sha256_of, Progress};
+pub(crate) use pack::{append, open_member, walk, with_path};
 pub use pack::{pack, Packed};
 
 /// Read and write buffers of archive I/O.

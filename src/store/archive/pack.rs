@@ -51,28 +51,11 @@ pub fn pack(
     let sink = HashingWriter::new(BufWriter::with_capacity(IO_BUFFER, Writeback::new(file)?));
     // tar writes 512-byte headers and 8 KiB pieces of content: batch them for the encoder.
     let encoder = BufWriter::with_capacity(ENCODER_BUFFER, Encoder::new(sink, codec, level)?);
-    // The store is known by its directory's identity, not its name: the workspace may reach
-    // it through another path (a symlinked workspace, a bind mount).
-    let protected = paths
-        .protected
-        .iter()
-        .filter_map(|p| fs::metadata(p).ok())
-        .map(|m| (m.dev(), m.ino()))
-        .collect();
-    let mut packer = Packer {
-        builder: tar::Builder::new(encoder),
-        paths,
-        protected,
-        progress,
-        stats: Packed::default(),
-        warn,
-    };
-    for (index, root) in paths.roots.iter().enumerate() {
-        packer.add_root(index, root)?;
-    }
-    let Packer {
-        builder, mut stats, ..
-    } = packer;
+    let mut builder = tar::Builder::new(encoder);
+    let mut stats = Packed::default();
+    walk(paths, warn, &mut |path, name, meta, warn| {
+        add_member(&mut builder, &mut stats, progress, path, name, meta, warn)
+    })?;
     let sink = builder
         .into_inner()?
         .into_inner()
@@ -92,17 +75,51 @@ pub fn pack(
     Ok(stats)
 }
 
-struct Packer<'a, W: Write> {
-    builder: tar::Builder<W>,
+/// What [`walk`] calls for each file, directory or symlink it finds: the path, the member
+/// name (`<index>/<rel>`, a directory's without its trailing `/`), its metadata, and the
+/// warning sink; returns whether it became a member (false: skipped with a warning).
+pub(crate) type Visit<'a> =
+    dyn FnMut(&Path, Vec<u8>, &fs::Metadata, &mut dyn FnMut(String)) -> io::Result<bool> + 'a;
+
+/// Walks the roots of `paths` in archive order (path lines in order, names sorted, excluded
+/// paths skipped), calling `visit` per member: the one definition of what an entry holds,
+/// whatever its format.
+pub(crate) fn walk(
+    paths: &CachePaths,
+    warn: &mut dyn FnMut(String),
+    visit: &mut Visit<'_>,
+) -> io::Result<u64> {
+    // The store is known by its directory's identity, not its name: the workspace may reach
+    // it through another path (a symlinked workspace, a bind mount).
+    let protected = paths
+        .protected
+        .iter()
+        .filter_map(|p| fs::metadata(p).ok())
+        .map(|m| (m.dev(), m.ino()))
+        .collect();
+    let mut walker = Walker {
+        paths,
+        protected,
+        warn,
+        visit,
+        members: 0,
+    };
+    for (index, root) in paths.roots.iter().enumerate() {
+        walker.add_root(index, root)?;
+    }
+    Ok(walker.members)
+}
+
+struct Walker<'a, 'v> {
     paths: &'a CachePaths,
     /// Device and inode of the store's directory, which is never archived.
     protected: Vec<(u64, u64)>,
-    progress: &'a Progress,
-    stats: Packed,
     warn: &'a mut dyn FnMut(String),
+    visit: &'a mut Visit<'v>,
+    members: u64,
 }
 
-impl<W: Write> Packer<'_, W> {
+impl Walker<'_, '_> {
     fn add_root(&mut self, index: usize, root: &Root) -> io::Result<()> {
         match &root.kind {
             RootKind::Literal { name } => {
@@ -126,7 +143,7 @@ impl<W: Write> Packer<'_, W> {
                 }
             }
             RootKind::Glob { matcher, depth } => {
-                let before = self.stats.members;
+                let before = self.members;
                 let mut walk = WalkDir::new(&root.base)
                     .min_depth(1)
                     .sort_by_file_name()
@@ -157,7 +174,7 @@ impl<W: Write> Packer<'_, W> {
                         walk.skip_current_dir();
                     }
                 }
-                if self.stats.members == before {
+                if self.members == before {
                     (self.warn)(format!("path '{}' matched nothing; skipped", root.spec));
                 }
                 Ok(())
@@ -203,97 +220,111 @@ impl<W: Write> Packer<'_, W> {
                 walk.skip_current_dir();
                 continue;
             }
-            self.add_member(entry.path(), name, &meta)?;
-        }
-        Ok(())
-    }
-
-    fn add_member(
-        &mut self,
-        path: &Path,
-        mut name: Vec<u8>,
-        meta: &fs::Metadata,
-    ) -> io::Result<()> {
-        let mut header = Header::new_ustar();
-        header.set_mode(meta.mode() & 0o7777);
-        header.set_mtime(meta.mtime().max(0) as u64);
-        header.set_uid(0);
-        header.set_gid(0);
-        let ft = meta.file_type();
-        if ft.is_dir() {
-            header.set_entry_type(EntryType::Directory);
-            header.set_size(0);
-            name.push(b'/');
-            append(&mut self.builder, &mut header, &name, None, io::empty())?;
-        } else if ft.is_file() {
-            header.set_entry_type(EntryType::Regular);
-            header.set_size(meta.len());
-            // A FIFO swapped in after the walk's lstat must not block the save: open without
-            // following links or waiting for a writer, then check what was opened.
-            let file = fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc_flags())
-                .open(path)
-                .map_err(|e| with_path(&e, path))?;
-            if !file.metadata().is_ok_and(|m| m.is_file()) {
-                (self.warn)(format!(
-                    "{} stopped being a regular file while it was archived; skipped",
-                    path.display()
-                ));
-                return Ok(());
+            if (self.visit)(entry.path(), name, &meta, &mut *self.warn)? {
+                self.members += 1;
             }
-            let mut data = ExactReader {
-                inner: file,
-                remaining: meta.len(),
-                short: false,
-            };
-            append(&mut self.builder, &mut header, &name, None, &mut data)?;
-            self.progress.add(meta.len());
-            if data.short {
-                (self.warn)(format!(
-                    "{} shrank while it was archived; its tail was stored as zeros",
-                    path.display()
-                ));
-            } else if data
-                .inner
-                .metadata()
-                .is_ok_and(|now| now.len() > meta.len())
-            {
-                (self.warn)(format!(
-                    "{} grew while it was archived; only its first {} bytes were stored",
-                    path.display(),
-                    meta.len()
-                ));
-            }
-            self.stats.file_count += 1;
-            self.stats.unpacked_bytes += meta.len();
-        } else if ft.is_symlink() {
-            let target = fs::read_link(path).map_err(|e| with_path(&e, path))?;
-            header.set_entry_type(EntryType::Symlink);
-            header.set_size(0);
-            append(
-                &mut self.builder,
-                &mut header,
-                &name,
-                Some(target.as_os_str().as_bytes()),
-                io::empty(),
-            )?;
-            self.stats.file_count += 1;
-        } else {
-            (self.warn)(format!(
-                "{} is not a file, directory or symlink; skipped",
-                path.display()
-            ));
-            return Ok(());
         }
-        self.stats.members += 1;
         Ok(())
     }
 }
 
-/// `O_NOFOLLOW | O_NONBLOCK`: no symlink is followed and no FIFO waits for a writer.
-fn libc_flags() -> i32 {
-    (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32
+fn add_member<W: Write>(
+    builder: &mut tar::Builder<W>,
+    stats: &mut Packed,
+    progress: &Progress,
+    path: &Path,
+    mut name: Vec<u8>,
+    meta: &fs::Metadata,
+    warn: &mut dyn FnMut(String),
+) -> io::Result<bool> {
+    let mut header = Header::new_ustar();
+    header.set_mode(meta.mode() & 0o7777);
+    header.set_mtime(meta.mtime().max(0) as u64);
+    header.set_uid(0);
+    header.set_gid(0);
+    let ft = meta.file_type();
+    if ft.is_dir() {
+        header.set_entry_type(EntryType::Directory);
+        header.set_size(0);
+        name.push(b'/');
+        append(builder, &mut header, &name, None, io::empty())?;
+    } else if ft.is_file() {
+        header.set_entry_type(EntryType::Regular);
+        header.set_size(meta.len());
+        let Some(file) = open_member(path)? else {
+            warn(format!(
+                "{} stopped being a regular file while it was archived; skipped",
+                path.display()
+            ));
+            return Ok(false);
+        };
+        let mut data = ExactReader {
+            inner: file,
+            remaining: meta.len(),
+            short: false,
+        };
+        append(builder, &mut header, &name, None, &mut data)?;
+        progress.add(meta.len());
+        if data.short {
+            warn(format!(
+                "{} shrank while it was archived; its tail was stored as zeros",
+                path.display()
+            ));
+        } else if data
+            .inner
+            .metadata()
+            .is_ok_and(|now| now.len() > meta.len())
+        {
+            warn(format!(
+                "{} grew while it was archived; only its first {} bytes were stored",
+                path.display(),
+                meta.len()
+            ));
+        }
+        stats.file_count += 1;
+        stats.unpacked_bytes += meta.len();
+    } else if ft.is_symlink() {
+        let target = fs::read_link(path).map_err(|e| with_path(&e, path))?;
+        header.set_entry_type(EntryType::Symlink);
+        header.set_size(0);
+        append(
+            builder,
+            &mut header,
+            &name,
+            Some(target.as_os_str().as_bytes()),
+            io::empty(),
+        )?;
+        stats.file_count += 1;
+    } else {
+        warn(format!(
+            "{} is not a file, directory or symlink; skipped",
+            path.display()
+        ));
+        return Ok(false);
+    }
+    stats.members += 1;
+    Ok(true)
+}
+
+/// Opens a file the walk saw as a regular file, for reading its content; `None` when it is
+/// something else by now. A FIFO swapped in after the walk's lstat must not block a save:
+/// the open follows no symlink and waits for no writer (`O_NOFOLLOW | O_NONBLOCK`), and what
+/// was opened is checked with fstat.
+pub(crate) fn open_member(path: &Path) -> io::Result<Option<File>> {
+    let flags = (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32;
+    let file = match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+    {
+        Ok(f) => f,
+        // ELOOP: a symlink swapped in.
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return Ok(None)
+        }
+        Err(e) => return Err(with_path(&e, path)),
+    };
+    Ok(file.metadata().is_ok_and(|m| m.is_file()).then_some(file))
 }
 
 /// Reads exactly `remaining` bytes: a file that grows is cut, one that shrinks is padded with
@@ -331,7 +362,7 @@ impl<R: Read> Read for ExactReader<R> {
 
 /// Appends a member, with a pax extended header for a name or link target that does not
 /// fit the ustar fields.
-fn append<W: Write>(
+pub(crate) fn append<W: Write>(
     builder: &mut tar::Builder<W>,
     header: &mut Header,
     name: &[u8],
@@ -376,7 +407,7 @@ fn pax_record(out: &mut Vec<u8>, key: &str, value: &[u8]) {
     out.push(b'\n');
 }
 
-fn with_path(err: &io::Error, path: &Path) -> io::Error {
+pub(crate) fn with_path(err: &io::Error, path: &Path) -> io::Error {
     io::Error::new(err.kind(), format!("{}: {err}", path.display()))
 }
 

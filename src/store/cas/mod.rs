@@ -1,0 +1,59 @@
+//! The cas entry format: a manifest (the tree) plus content blobs in pack files shared by
+//! every entry of the store, so a save writes only what the store lacks. The design — format,
+//! commit protocol, gc, crash safety, what is verified when — is docs/cas.md.
+//!
+//! * [`manifest`] — the manifest's encoding and its bounded, total parser;
+//! * [`stream`] — the tar stream an entry restores as (hashed by a save, written by a restore);
+//! * [`save`] — walk, hash in parallel, write only the missing blobs, stage the manifest;
+//! * [`restore`] — the blobs read and checked, fed to the archive format's own extractor;
+//!   `verify`; gc's sweep of packs no entry needs.
+
+pub mod manifest;
+pub mod restore;
+pub mod save;
+pub mod stream;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Largest blob: a file is cut into chunks of this size.
+pub const CHUNK: usize = 2 << 20;
+/// A frame is closed once it holds this much (so it holds less than this plus one chunk).
+pub const FRAME_TARGET: usize = 1 << 20;
+/// Largest decompressed frame a restore accepts.
+pub const MAX_FRAME_RAW: usize = FRAME_TARGET + CHUNK;
+/// A pack is closed once it holds this much compressed data.
+pub const PACK_TARGET: u64 = 16 << 20;
+/// A lease whose save never committed is dropped after this long.
+pub const LEASE_GRACE: Duration = Duration::from_secs(24 * 3600);
+
+pub const CAS_DIR: &str = "cas-v1";
+pub const PACKS_DIR: &str = "packs";
+
+/// The directory parts of a pack below the store root.
+pub fn pack_dir(name_hex: &str) -> [&[u8]; 3] {
+    [
+        CAS_DIR.as_bytes(),
+        PACKS_DIR.as_bytes(),
+        &name_hex.as_bytes()[..2],
+    ]
+}
+
+/// `<sha256>.pack`.
+pub fn pack_file(name_hex: &str) -> String {
+    format!("{name_hex}.pack")
+}
+
+/// Crash tests: `WIT_CACHE_TEST_ABORT=<point>` makes the process abort at that named point
+/// (no destructors, no clean-up: what a `kill -9` or a power cut leaves).
+pub fn abort_point(name: &str) {
+    static AT: OnceLock<Option<String>> = OnceLock::new();
+    if AT
+        .get_or_init(|| std::env::var("WIT_CACHE_TEST_ABORT").ok())
+        .as_deref()
+        == Some(name)
+    {
+        eprintln!("wit-cache: aborting at {name} (WIT_CACHE_TEST_ABORT)");
+        std::process::abort();
+    }
+}
