@@ -32,3 +32,17 @@ pub use local::LocalStore;
 pub use object::{ObjectTier, StoreUrl};
 pub use tier::{Filter, GcReport, Removed, Sort, Tier};
 pub use tiered::ReadThrough;
+
+/// Crash tests: `WIT_CACHE_TEST_ABORT=<point>` makes the process abort at that named point
+/// (no destructors, no clean-up: what a `kill -9` or a power cut leaves).
+pub fn abort_point(name: &str) {
+    static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if AT
+        .get_or_init(|| std::env::var("WIT_CACHE_TEST_ABORT").ok())
+        .as_deref()
+        == Some(name)
+    {
+        eprintln!("wit-cache: aborting at {name} (WIT_CACHE_TEST_ABORT)");
+        std::process::abort();
+    }
+}

@@ -365,3 +365,38 @@ fn a_killed_restore_leaves_no_half_tree() {
     );
     assert!(staging_dirs(&env.ws).is_empty(), "swept");
 }
+
+/// A crash at the worst moment — every file written and checked, the rename not yet done —
+/// leaves the whole tree in the staging directory and nothing at the target; the next
+/// restore sweeps it and lands whole.
+#[test]
+fn a_restore_that_dies_before_its_rename_leaves_only_a_staging_directory() {
+    let env = TestEnv::new();
+    env.write("dep/a.txt", "a");
+    env.write("dep/sub/b.txt", "b");
+    env.save("k", &["dep"]);
+    env.rm("dep");
+    let out = env
+        .cmd()
+        .env("WIT_CACHE_TEST_ABORT", "restore-before-rename")
+        .args(["restore", "--key", "k", "--path", "dep"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().is_none(),
+        "killed by its abort: {}",
+        stderr_of(&out)
+    );
+    assert!(!env.exists("dep"), "no tree at the target");
+    let stages = staging_dirs(&env.ws);
+    assert_eq!(stages.len(), 1, "{stages:?}");
+    assert_eq!(
+        fs::read_to_string(stages[0].join("dep/sub/b.txt")).unwrap(),
+        "b"
+    );
+    let doc = env.restore("k", &["dep"], &[]);
+    assert_eq!(doc["cache_hit"], true);
+    assert_eq!(env.read("dep/a.txt"), "a");
+    assert_eq!(env.read("dep/sub/b.txt"), "b");
+    assert!(staging_dirs(&env.ws).is_empty(), "swept");
+}

@@ -371,6 +371,7 @@ impl<'a> Extractor<'a> {
 
     /// Renames every staged target into place (the archive checked out).
     fn commit_stages(&mut self) -> Result<(), UnpackError> {
+        crate::store::abort_point("restore-before-rename");
         for stage in self.stages.iter().flatten() {
             stage.commit().map_err(|e| local(&stage.target(), e))?;
         }

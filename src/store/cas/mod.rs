@@ -13,7 +13,6 @@ pub mod restore;
 pub mod save;
 pub mod stream;
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Largest blob: a file is cut into chunks of this size.
@@ -44,16 +43,4 @@ pub fn pack_file(name_hex: &str) -> String {
     format!("{name_hex}.pack")
 }
 
-/// Crash tests: `WIT_CACHE_TEST_ABORT=<point>` makes the process abort at that named point
-/// (no destructors, no clean-up: what a `kill -9` or a power cut leaves).
-pub fn abort_point(name: &str) {
-    static AT: OnceLock<Option<String>> = OnceLock::new();
-    if AT
-        .get_or_init(|| std::env::var("WIT_CACHE_TEST_ABORT").ok())
-        .as_deref()
-        == Some(name)
-    {
-        eprintln!("wit-cache: aborting at {name} (WIT_CACHE_TEST_ABORT)");
-        std::process::abort();
-    }
-}
+pub use super::abort_point;
