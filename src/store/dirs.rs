@@ -235,37 +235,7 @@ impl StoreDirs {
     /// only where the file system does not say. `modified` is `None`; ask
     /// [`StoreDirs::modified`] for the few that need it.
     pub fn scan_kinds(&self, dir: &[&[u8]]) -> Result<Vec<Found>, OpenError> {
-        let dirfd = match self.open_dir(dir) {
-            Ok(fd) => fd,
-            Err(OpenError::NotFound) => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
-        let reader =
-            rfs::Dir::read_from(&dirfd).map_err(|e| OpenError::Io(self.display(dir), errno(e)))?;
-        let mut out = Vec::new();
-        for item in reader {
-            let item = item.map_err(|e| OpenError::Io(self.display(dir), errno(e)))?;
-            let name = item.file_name().to_bytes();
-            if name == b"." || name == b".." {
-                continue;
-            }
-            let kind = match Kind::of(item.file_type()) {
-                Kind::Unknown => {
-                    match rfs::statat(&dirfd, OsStr::from_bytes(name), AtFlags::SYMLINK_NOFOLLOW) {
-                        Ok(st) => Kind::of(FileType::from_raw_mode(st.st_mode)),
-                        Err(e) if e == rustix::io::Errno::NOENT => continue,
-                        Err(e) => return Err(self.fail(dir, e)),
-                    }
-                }
-                kind => kind,
-            };
-            out.push(Found {
-                name: name.to_vec(),
-                kind,
-                modified: None,
-            });
-        }
-        Ok(out)
+        self.read_dir(dir, false)
     }
 
     /// When `dir/name` was last modified (not followed); `None` when it is gone or unknown.
@@ -280,6 +250,12 @@ impl StoreDirs {
     /// Everything directly in `dir` (not followed), without `.` and `..`. A missing `dir` is
     /// empty.
     pub fn scan(&self, dir: &[&[u8]]) -> Result<Vec<Found>, OpenError> {
+        self.read_dir(dir, true)
+    }
+
+    /// The entries of `dir`; with `times`, each is `stat`ed for its modification time, else
+    /// only those whose kind the directory entry does not give.
+    fn read_dir(&self, dir: &[&[u8]], times: bool) -> Result<Vec<Found>, OpenError> {
         let dirfd = match self.open_dir(dir) {
             Ok(fd) => fd,
             Err(OpenError::NotFound) => return Ok(Vec::new()),
@@ -294,18 +270,23 @@ impl StoreDirs {
             if name == b"." || name == b".." {
                 continue;
             }
-            let (kind, modified) =
+            let listed = Kind::of(item.file_type());
+            let (kind, modified) = if times || listed == Kind::Unknown {
                 match rfs::statat(&dirfd, OsStr::from_bytes(name), AtFlags::SYMLINK_NOFOLLOW) {
                     Ok(st) => (
                         Kind::of(FileType::from_raw_mode(st.st_mode)),
                         u64::try_from(st.st_mtime)
                             .ok()
+                            .filter(|_| times)
                             .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s)),
                     ),
                     // Removed meanwhile.
                     Err(e) if e == rustix::io::Errno::NOENT => continue,
                     Err(e) => return Err(self.fail(dir, e)),
-                };
+                }
+            } else {
+                (listed, None)
+            };
             out.push(Found {
                 name: name.to_vec(),
                 kind,
