@@ -629,12 +629,21 @@ fn cache_item(e: &Entry, now_ms: i64) -> String {
         field("Files", &esc(&count(e.file_count, "file", "files"))),
         field(
             "Size",
-            &esc(&format!(
-                "{} archive ({}), {} unpacked",
-                human_size(e.size_bytes),
-                e.codec.name(),
-                human_size(e.unpacked_bytes)
-            )),
+            &esc(&match e.format {
+                crate::store::Format::Archive => format!(
+                    "{} archive ({}), {} unpacked",
+                    human_size(e.size_bytes),
+                    e.codec.name(),
+                    human_size(e.unpacked_bytes)
+                ),
+                // Its size counts its manifest and the packs its save wrote (shared with
+                // later entries), not one archive.
+                crate::store::Format::Cas => format!(
+                    "{} in cas packs and manifest, {} unpacked",
+                    human_size(e.size_bytes),
+                    human_size(e.unpacked_bytes)
+                ),
+            }),
         ),
         field("Created", &time(e.created_at)),
         field(
