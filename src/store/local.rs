@@ -90,8 +90,9 @@ impl LocalStore {
         write_if_missing(&root.join("CACHEDIR.TAG"), layout::CACHEDIR_TAG)
             .map_err(|e| not_writable(root, &e))?;
         write_if_missing(&root.join(".gitignore"), "*\n").map_err(|e| not_writable(root, &e))?;
-        check_index_files(&layout.index())?;
-        let index = Index::open(&layout.index())
+        let index_path = index_path(root)?;
+        check_index_files(&index_path)?;
+        let index = Index::open(&index_path)
             .with_context(|| format!("cannot open the cache index {}", layout.index().display()))?;
         Ok(Self {
             layout,
@@ -103,14 +104,15 @@ impl LocalStore {
 
     fn open_read_only(root: &Path, opts: Options) -> anyhow::Result<Self> {
         let layout = Layout::new(root);
-        check_index_files(&layout.index())?;
-        if !layout.index().is_file() {
+        let index_path = index_path(root)?;
+        check_index_files(&index_path)?;
+        if !index_path.is_file() {
             anyhow::bail!(
                 "no cache store at {}: nothing to restore from (set --cache-dir or WIT_CACHE_DIR)",
                 root.display()
             );
         }
-        let index = Index::open_read_only(&layout.index()).with_context(|| {
+        let index = Index::open_read_only(&index_path).with_context(|| {
             format!(
                 "cannot open the cache index {} read-only",
                 layout.index().display()
@@ -1112,6 +1114,23 @@ impl LocalStore {
         }
         Ok(listing)
     }
+}
+
+/// The index's path through the store root's real path: SQLite's `SQLITE_OPEN_NOFOLLOW`
+/// refuses a symlink anywhere in the name, and a store reached through a symlinked home or
+/// cache directory is ordinary. What must not be a symlink is the index file itself.
+fn index_path(root: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let real = root.canonicalize().map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            anyhow::anyhow!(
+                "no cache store at {}: nothing to restore from (set --cache-dir or WIT_CACHE_DIR)",
+                root.display()
+            )
+        } else {
+            anyhow::anyhow!("cannot resolve the cache store {}: {e}", root.display())
+        }
+    })?;
+    Ok(real.join(layout::INDEX_FILE))
 }
 
 /// The index and the files SQLite keeps beside it must each be absent or a regular file:

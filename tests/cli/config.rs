@@ -105,3 +105,42 @@ fn workspace_from_flag_then_github_workspace_then_cwd() {
             "--workspace /definitely/not/here is not a directory",
         ));
 }
+
+/// A store reached through symlinks (a symlinked home or cache directory, or the store
+/// directory itself a link) works like any other: only a symlink planted at the index file
+/// is refused.
+#[test]
+fn a_store_reached_through_symlinks_works() {
+    let env = TestEnv::new();
+    env.write("dep/a.txt", "a");
+    let real = env.root.join("real");
+    std::fs::create_dir_all(&real).unwrap();
+    std::os::unix::fs::symlink(&real, env.root.join("alias")).unwrap();
+    let via_parent = env.root.join("alias/store");
+    env.cmd()
+        .env("WIT_CACHE_DIR", &via_parent)
+        .args(["save", "--key", "k", "--path", "dep"])
+        .assert()
+        .success();
+    let link = env.root.join("store-link");
+    std::os::unix::fs::symlink(real.join("store"), &link).unwrap();
+    env.rm("dep");
+    for args in [
+        &["restore", "--key", "k", "--path", "dep"][..],
+        &["restore", "--read-only", "--key", "k", "--path", "dep"][..],
+    ] {
+        let out = env
+            .cmd()
+            .env("WIT_CACHE_DIR", &link)
+            .arg("--json")
+            .args(args)
+            .assert()
+            .success();
+        assert_eq!(
+            json_of(&out.get_output().stdout)["cache_hit"],
+            true,
+            "{args:?}: {}",
+            crate::util::stderr_of(out.get_output())
+        );
+    }
+}
