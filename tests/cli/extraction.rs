@@ -311,6 +311,7 @@ fn a_killed_restore_leaves_no_half_tree() {
             .env("HOME", &env.home)
             .env("WIT_CACHE_DIR", &env.store)
             .env("WIT_REPO", "acme/app")
+            .envs(crate::util::passed_env())
             .current_dir(&env.ws)
             .args(["restore", "--key", "k", "--path", "dep"])
             .stdout(Stdio::null())

@@ -217,6 +217,7 @@ fn std_cmd(env: &TestEnv, endpoint: &str) -> StdCommand {
         .env("WIT_CACHE_DIR", &env.store)
         .env("WIT_REPO", "acme/app")
         .envs(shared_env(endpoint))
+        .envs(crate::util::passed_env())
         .current_dir(&env.ws)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
