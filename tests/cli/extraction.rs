@@ -79,7 +79,7 @@ fn zstd_stream(parts: &[Part]) -> Vec<u8> {
 fn setup() -> TestEnv {
     let env = TestEnv::new();
     env.write("dep/legit.txt", "legit");
-    env.save("k", &["dep"]);
+    env.save_archive("k", &["dep"]);
     env.rm("dep");
     env
 }

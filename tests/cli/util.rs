@@ -81,8 +81,18 @@ impl TestEnv {
 
     /// Runs `save` with the given key and paths and asserts success.
     pub fn save(&self, key: &str, paths: &[&str]) -> serde_json::Value {
+        self.save_with(key, paths, &[])
+    }
+
+    /// The same in the archive format whatever the default: for tests that plant, read or
+    /// corrupt the archive file itself.
+    pub fn save_archive(&self, key: &str, paths: &[&str]) -> serde_json::Value {
+        self.save_with(key, paths, &["--format", "archive"])
+    }
+
+    fn save_with(&self, key: &str, paths: &[&str], extra: &[&str]) -> serde_json::Value {
         let mut cmd = self.cmd();
-        cmd.args(["--json", "save", "--key", key]);
+        cmd.args(["--json", "save", "--key", key]).args(extra);
         for p in paths {
             cmd.args(["--path", p]);
         }
