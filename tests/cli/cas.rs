@@ -110,7 +110,7 @@ fn a_cas_entry_restores_the_same_tree_and_names_its_format() {
     let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(text.contains("cas"), "{text}");
     // The archive format still works next to it, and says so.
-    env.save("plain", &["dep"]);
+    env.save_archive("plain", &["dep"]);
     let out = env
         .cmd()
         .args(["--json", "list", "--sort", "created"])

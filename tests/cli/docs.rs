@@ -64,8 +64,10 @@ fn help_snapshots() {
         "run",
         "completions",
     ] {
+        // Help shows the value of a set WIT_CACHE_FORMAT; the snapshots are of help without it.
         let out = env
             .cmd()
+            .env_remove("WIT_CACHE_FORMAT")
             .env("COLUMNS", "80")
             .args([sub, "--help"])
             .assert()
@@ -102,6 +104,8 @@ fn human_table_snapshots() {
             .env("WIT_CACHE_NOW", at(when))
             .args([
                 "save",
+                "--format",
+                "archive",
                 "--compression",
                 "none",
                 "--key",

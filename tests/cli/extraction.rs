@@ -79,7 +79,7 @@ fn zstd_stream(parts: &[Part]) -> Vec<u8> {
 fn setup() -> TestEnv {
     let env = TestEnv::new();
     env.write("dep/legit.txt", "legit");
-    env.save("k", &["dep"]);
+    env.save_archive("k", &["dep"]);
     env.rm("dep");
     env
 }
@@ -311,6 +311,7 @@ fn a_killed_restore_leaves_no_half_tree() {
             .env("HOME", &env.home)
             .env("WIT_CACHE_DIR", &env.store)
             .env("WIT_REPO", "acme/app")
+            .envs(crate::util::passed_env())
             .current_dir(&env.ws)
             .args(["restore", "--key", "k", "--path", "dep"])
             .stdout(Stdio::null())

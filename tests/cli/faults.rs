@@ -26,6 +26,7 @@ fn raw_cmd(env: &TestEnv) -> StdCommand {
         .env("HOME", &env.home)
         .env("WIT_CACHE_DIR", &env.store)
         .env("WIT_REPO", "acme/app")
+        .envs(crate::util::passed_env())
         .current_dir(&env.ws)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -211,6 +212,7 @@ fn mixed_load_keeps_the_store_consistent() {
                         .env("HOME", &home)
                         .env("WIT_CACHE_DIR", &store)
                         .env("WIT_REPO", "acme/app")
+                        .envs(crate::util::passed_env())
                         .current_dir(&ws)
                         .args(&args)
                         .output()

@@ -86,7 +86,7 @@ pub fn plant_raw(env: &TestEnv, bytes: &[u8], unpacked: u64) {
 fn setup() -> TestEnv {
     let env = TestEnv::new();
     env.write("dep/legit.txt", "legit");
-    env.save("k", &["dep"]);
+    env.save_archive("k", &["dep"]);
     env.rm("dep");
     fs::create_dir_all(env.root.join("outside")).unwrap();
     fs::write(env.root.join("outside/victim"), "original").unwrap();
@@ -507,7 +507,7 @@ fn keys_and_repos_never_become_file_names() {
 fn a_symlink_at_another_path_lines_base_is_refused() {
     let env = TestEnv::new();
     env.write("a/b/x/legit", "legit");
-    env.save("k", &["a", "a/b/*"]);
+    env.save_archive("k", &["a", "a/b/*"]);
     env.rm("a");
     fs::create_dir_all(env.root.join("outside")).unwrap();
     fs::write(env.root.join("outside/victim"), "original").unwrap();

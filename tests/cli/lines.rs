@@ -190,7 +190,9 @@ fn a_save_of_the_workspace_leaves_out_a_store_inside_it_and_a_restore_keeps_it()
     let out = env
         .cmd()
         .env("WIT_CACHE_DIR", &store)
-        .args(["--json", "save", "--key", "ws", "--path", "."])
+        .args([
+            "--json", "save", "--format", "archive", "--key", "ws", "--path", ".",
+        ])
         .assert()
         .success();
     assert_eq!(json_of(&out.get_output().stdout)["saved"], true);

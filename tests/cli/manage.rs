@@ -19,6 +19,8 @@ fn save_at(env: &TestEnv, key: &str, bytes: usize, at: i64) {
         .env("WIT_CACHE_NOW", at.to_string())
         .args([
             "save",
+            "--format",
+            "archive",
             "--compression",
             "none",
             "--key",
@@ -458,6 +460,8 @@ fn save_evicts_over_the_limit_but_never_the_new_entry() {
         .env("WIT_CACHE_MAX_SIZE", "30000")
         .args([
             "save",
+            "--format",
+            "archive",
             "--compression",
             "none",
             "--key",
@@ -480,6 +484,8 @@ fn save_evicts_over_the_limit_but_never_the_new_entry() {
         .env("WIT_CACHE_MAX_SIZE", "30000")
         .args([
             "save",
+            "--format",
+            "archive",
             "--compression",
             "none",
             "--key",

@@ -118,7 +118,8 @@ impl Project {
             .env("HOME", &self.env.home)
             .env("WIT_CACHE_DIR", &self.env.store)
             .env("WIT_REPO", "acme/app")
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            .envs(crate::util::passed_env());
         for (k, v) in extra_env {
             cmd.env(k, v);
         }

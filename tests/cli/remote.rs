@@ -201,6 +201,10 @@ fn shared_env(ep: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// For the tests that count, size or corrupt the archive objects themselves: the archive
+/// format whatever the default (a cas entry's content is in shared pack objects instead).
+const ARCHIVE: &[&str] = &["--format", "archive"];
+
 /// `wit-cache` on `env`'s host, with the shared store at `ep`.
 fn cmd(env: &TestEnv, ep: &str) -> Command {
     let mut c = env.cmd();
@@ -217,6 +221,7 @@ fn std_cmd(env: &TestEnv, endpoint: &str) -> StdCommand {
         .env("WIT_CACHE_DIR", &env.store)
         .env("WIT_REPO", "acme/app")
         .envs(shared_env(endpoint))
+        .envs(crate::util::passed_env())
         .current_dir(&env.ws)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -503,12 +508,13 @@ fn concurrent_saves_of_one_key_keep_exactly_one_remote_entry() {
     *state.release.lock().unwrap() = Some(release_rx);
     let a_save = std_cmd(&a, &proxy.endpoint())
         .args(["--json", "save", "--key", "race", "--path", "dep"])
+        .args(ARCHIVE)
         .spawn()
         .unwrap();
     held_rx
         .recv_timeout(Duration::from_secs(120))
         .expect("host A reached its metadata PUT");
-    let (doc, err) = save(&b, &ep, "race", &[]);
+    let (doc, err) = save(&b, &ep, "race", ARCHIVE);
     assert_eq!(doc["remote"], "uploaded", "{err}");
     release_tx.send(()).unwrap();
     let out = a_save.wait_with_output().unwrap();
@@ -570,7 +576,7 @@ fn a_failed_upload_leaves_no_visible_remote_entry() {
     // The network dies at the metadata PUT: the archive is up, the entry must not be.
     write_dep(&a, "cut at the metadata");
     let (proxy, _state) = Proxy::start(server.port, Fault::CutMetadataPut);
-    let (doc, err) = save(&a, &proxy.endpoint(), "cut-meta", &[]);
+    let (doc, err) = save(&a, &proxy.endpoint(), "cut-meta", ARCHIVE);
     assert_eq!(doc["saved"], true, "the local entry stays");
     assert_eq!(doc["remote"], "failed");
     assert!(
@@ -583,7 +589,7 @@ fn a_failed_upload_leaves_no_visible_remote_entry() {
     // The network dies in the middle of a multipart upload of the archive.
     std::fs::write(a.ws.join("dep/big.bin"), noise(24 << 20, 3)).unwrap();
     let (proxy, _state) = Proxy::start(server.port, Fault::CutAfter(12 << 20));
-    let (doc, err) = save(&a, &proxy.endpoint(), "cut-archive", &[]);
+    let (doc, err) = save(&a, &proxy.endpoint(), "cut-archive", ARCHIVE);
     assert_eq!(doc["saved"], true);
     assert_eq!(doc["remote"], "failed", "{err}");
 
@@ -671,6 +677,7 @@ fn manage_the_shared_store(backend: &Backend) {
         cmd(&a, &ep)
             .env("WIT_CACHE_NOW", (t0 + i as u64 * 86_400).to_string())
             .args(["save", "--key", key, "--path", "dep"])
+            .args(ARCHIVE)
             .assert()
             .success();
     }
@@ -907,7 +914,7 @@ fn lies_in_the_shared_store_are_refused() {
     };
     let a = TestEnv::new();
     write_dep(&a, "from A");
-    let (doc, err) = save(&a, &ep, "k", &[]);
+    let (doc, err) = save(&a, &ep, "k", ARCHIVE);
     assert_eq!(doc["remote"], "uploaded", "{err}");
     let meta_path = walkdir::WalkDir::new(dir.path())
         .into_iter()

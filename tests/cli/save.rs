@@ -11,7 +11,7 @@ fn save_writes_one_archive_and_one_row() {
     let env = TestEnv::new();
     env.write("node_modules/a/index.js", "module.exports = 1;\n");
     env.write("../home/.npm/_cacache/x", "npm cache\n");
-    let out = env.save("npm-Linux-abc", &["node_modules", "~/.npm"]);
+    let out = env.save_archive("npm-Linux-abc", &["node_modules", "~/.npm"]);
     assert_eq!(out["saved"], true);
     assert_eq!(out["already_existed"], false);
     assert_eq!(out["key"], "npm-Linux-abc");
@@ -131,6 +131,8 @@ fn every_codec_round_trips_and_gnu_tar_can_read_it() {
             "k",
             "--path",
             "out",
+            "--format",
+            "archive",
             "--compression",
             codec,
         ]);

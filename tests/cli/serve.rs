@@ -31,6 +31,7 @@ impl Server {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", &env.home)
             .env("WIT_CACHE_DIR", &env.store)
+            .envs(crate::util::passed_env())
             .current_dir(&env.ws)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra_args)

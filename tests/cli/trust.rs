@@ -29,7 +29,7 @@ fn assert_intact(path: &Path) {
 fn saved(key: &str) -> TestEnv {
     let env = TestEnv::new();
     env.write("dep/a.txt", "cached");
-    env.save(key, &["dep"]);
+    env.save_archive(key, &["dep"]);
     env
 }
 

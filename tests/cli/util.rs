@@ -9,6 +9,16 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+/// The variables a test run passes on to the binary despite clearing its environment:
+/// `WIT_CACHE_FORMAT=cas cargo test --test cli` runs the whole suite with cas as the
+/// default format of a save.
+pub fn passed_env() -> Vec<(&'static str, std::ffi::OsString)> {
+    ["WIT_CACHE_FORMAT"]
+        .into_iter()
+        .filter_map(|name| std::env::var_os(name).map(|value| (name, value)))
+        .collect()
+}
+
 pub struct TestEnv {
     _dir: tempfile::TempDir,
     pub root: PathBuf,
@@ -42,6 +52,7 @@ impl TestEnv {
             .env("HOME", &self.home)
             .env("WIT_CACHE_DIR", &self.store)
             .env("WIT_REPO", "acme/app")
+            .envs(passed_env())
             .current_dir(&self.ws);
         cmd
     }
@@ -70,8 +81,18 @@ impl TestEnv {
 
     /// Runs `save` with the given key and paths and asserts success.
     pub fn save(&self, key: &str, paths: &[&str]) -> serde_json::Value {
+        self.save_with(key, paths, &[])
+    }
+
+    /// The same in the archive format whatever the default: for tests that plant, read or
+    /// corrupt the archive file itself.
+    pub fn save_archive(&self, key: &str, paths: &[&str]) -> serde_json::Value {
+        self.save_with(key, paths, &["--format", "archive"])
+    }
+
+    fn save_with(&self, key: &str, paths: &[&str], extra: &[&str]) -> serde_json::Value {
         let mut cmd = self.cmd();
-        cmd.args(["--json", "save", "--key", key]);
+        cmd.args(["--json", "save", "--key", key]).args(extra);
         for p in paths {
             cmd.args(["--path", p]);
         }
