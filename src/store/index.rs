@@ -244,11 +244,17 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<IndexRow> {
         archive,
     };
     Ok(match Entry::check_or_return(raw, Some(usage)) {
-        Ok(entry) if folded.as_deref() != Some(entry.key_folded().as_str()) => Err(bad_entry(
-            Damage::new("its folded-key column does not match its key"),
-            &entry.key,
-            &entry.repo,
-        )),
+        Ok(entry)
+            if !folded
+                .as_deref()
+                .is_some_and(|f| crate::keys::is_fold_of(f, &entry.key)) =>
+        {
+            Err(bad_entry(
+                Damage::new("its folded-key column does not match its key"),
+                &entry.key,
+                &entry.repo,
+            ))
+        }
         Ok(entry) => Ok(entry),
         Err(bad) => {
             let (damage, raw) = *bad;
