@@ -67,6 +67,20 @@ pub fn fold(key: &str) -> String {
     key.chars().flat_map(char::to_lowercase).collect()
 }
 
+/// Whether `folded` is exactly [`fold`]`(key)`, without building the fold: the index checks
+/// this on every row it reads, and a new string per row is a measurable part of a listing.
+pub fn is_fold_of(folded: &str, key: &str) -> bool {
+    if key.is_ascii() {
+        // An ASCII character folds to its ASCII lowercase, one byte for one byte.
+        return folded.len() == key.len()
+            && key
+                .bytes()
+                .zip(folded.bytes())
+                .all(|(k, f)| k.to_ascii_lowercase() == f);
+    }
+    key.chars().flat_map(char::to_lowercase).eq(folded.chars())
+}
+
 /// True when `matched` is the same key as `primary` under the index's comparison rule.
 pub fn same_key(primary: &Key, matched: &str) -> bool {
     primary.folded() == fold(matched)
@@ -131,6 +145,33 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fold_check_agrees_with_fold() {
+        let keys = [
+            "npm-Linux-ABC",
+            "abc",
+            "",
+            "ΑΣΒ",
+            "İstanbul",
+            "ẞ-Key",
+            "x\u{130}",
+            "ǅ",
+        ];
+        for key in keys {
+            assert!(is_fold_of(&fold(key), key), "{key}");
+            for other in keys {
+                assert_eq!(
+                    is_fold_of(&fold(other), key),
+                    fold(other) == fold(key),
+                    "{other} {key}"
+                );
+            }
+            assert!(!is_fold_of(&format!("{}x", fold(key)), key), "{key}");
+        }
+        assert!(!is_fold_of("NPM", "npm"));
+        assert!(!is_fold_of("npm", "NPMX"));
+    }
 
     #[test]
     fn key_rules() {

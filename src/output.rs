@@ -295,11 +295,16 @@ impl Printer {
     /// terminal, or `COLUMNS`), the widest text column gives way so that rows fit on one line:
     /// its cells are shortened in the middle, keeping the start and the tail that tells keys
     /// such as `npm-Linux-<hash>` apart.
-    pub fn table<T: AsRef<str>>(&self, headers: &[&str], rows: &[Vec<T>], right: &[usize]) {
+    pub fn table<T: AsRef<str>, R: AsRef<[T]>>(
+        &self,
+        headers: &[&str],
+        rows: &[R],
+        right: &[usize],
+    ) {
         // Cells hold keys, paths and names from the store: never raw control characters.
         let mut cells: Vec<Vec<std::borrow::Cow<'_, str>>> = rows
             .iter()
-            .map(|r| r.iter().map(|c| escape(c.as_ref())).collect())
+            .map(|r| r.as_ref().iter().map(|c| escape(c.as_ref())).collect())
             .collect();
         let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
         for row in &cells {

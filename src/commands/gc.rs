@@ -1,6 +1,8 @@
 //! `gc`: garbage collection of the local store (safe to run from cron while jobs restore and
 //! save) or, with `--remote`, of the shared one.
 
+use std::borrow::Cow;
+
 use serde_json::json;
 
 use crate::cli::{GcArgs, GlobalArgs};
@@ -55,16 +57,18 @@ pub fn run(global: &GlobalArgs, args: &GcArgs, printer: &Printer) -> anyhow::Res
     }
     if args.dry_run && !printer.json_mode() && !report.doomed.is_empty() {
         // What a real run would remove, on stdout: a table to read or grep.
-        let rows: Vec<Vec<String>> = report
+        // Cells borrow from the report: only the size is a new string, so a table of
+        // thousands of doomed entries copies no key or repo.
+        let rows: Vec<[Cow<'_, str>; 5]> = report
             .doomed
             .iter()
             .map(|d| {
-                vec![
-                    d.repo.clone(),
-                    d.key.clone(),
-                    d.scope.clone().unwrap_or_else(|| "-".into()),
-                    human_size(d.size_bytes),
-                    d.why.to_string(),
+                [
+                    Cow::Borrowed(d.repo.as_str()),
+                    Cow::Borrowed(d.key.as_str()),
+                    Cow::Borrowed(d.scope.as_deref().unwrap_or("-")),
+                    Cow::Owned(human_size(d.size_bytes)),
+                    Cow::Borrowed(d.why),
                 ]
             })
             .collect();

@@ -154,6 +154,14 @@ fn text(row: &Row<'_>, i: usize) -> Option<String> {
     }
 }
 
+/// [`text`] borrowed from the row, for columns that are only parsed or checked.
+fn text_ref<'r>(row: &'r Row<'_>, i: usize) -> Option<&'r str> {
+    match row.get_ref(i).ok()? {
+        ValueRef::Text(t) => std::str::from_utf8(t).ok(),
+        _ => None,
+    }
+}
+
 fn int(row: &Row<'_>, i: usize) -> Option<i64> {
     match row.get_ref(i).ok()? {
         ValueRef::Integer(n) => Some(n),
@@ -166,8 +174,8 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<IndexRow> {
     let id: i64 = row.get(0)?;
     let repo = text(row, 1).unwrap_or_default();
     let key = text(row, 3).unwrap_or_default();
-    let archive_column = text(row, 7).unwrap_or_default();
-    let archive_file = layout::archive_file_of_column(&archive_column);
+    let archive_column = text_ref(row, 7).unwrap_or_default();
+    let archive_file = layout::archive_file_of_column(archive_column);
     let codec_name = text(row, 6).unwrap_or_default();
     let archive = archive_file.and_then(ArchiveId::parse_file_name);
     let bad = |damage: Damage| BadEntry {
@@ -182,10 +190,10 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<IndexRow> {
     let Some(scope) = text(row, 2) else {
         return Ok(Err(missing("scope")));
     };
-    let Some(paths) = text(row, 5) else {
+    let Some(paths) = text_ref(row, 5) else {
         return Ok(Err(missing("paths")));
     };
-    let Ok(paths) = serde_json::from_str::<Vec<String>>(&paths) else {
+    let Ok(paths) = serde_json::from_str::<Vec<String>>(paths) else {
         return Ok(Err(bad(Damage::new(
             "paths are not a JSON list of strings",
         ))));
@@ -244,11 +252,17 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<IndexRow> {
         archive,
     };
     Ok(match Entry::check_or_return(raw, Some(usage)) {
-        Ok(entry) if folded.as_deref() != Some(entry.key_folded().as_str()) => Err(bad_entry(
-            Damage::new("its folded-key column does not match its key"),
-            &entry.key,
-            &entry.repo,
-        )),
+        Ok(entry)
+            if !folded
+                .as_deref()
+                .is_some_and(|f| crate::keys::is_fold_of(f, &entry.key)) =>
+        {
+            Err(bad_entry(
+                Damage::new("its folded-key column does not match its key"),
+                &entry.key,
+                &entry.repo,
+            ))
+        }
         Ok(entry) => Ok(entry),
         Err(bad) => {
             let (damage, raw) = *bad;
