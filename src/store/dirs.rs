@@ -45,23 +45,9 @@ impl Kind {
     }
 
     /// The kind of what `std::fs::symlink_metadata` found.
-    pub fn of_std(ft: std::fs::FileType) -> Self {
-        use std::os::unix::fs::FileTypeExt;
-        if ft.is_file() {
-            Kind::File
-        } else if ft.is_dir() {
-            Kind::Dir
-        } else if ft.is_symlink() {
-            Kind::Symlink
-        } else if ft.is_fifo() {
-            Kind::Fifo
-        } else if ft.is_socket() {
-            Kind::Socket
-        } else if ft.is_block_device() || ft.is_char_device() {
-            Kind::Device
-        } else {
-            Kind::Unknown
-        }
+    pub fn of_std(meta: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        Self::of(FileType::from_raw_mode(meta.mode()))
     }
 
     pub fn describe(self) -> &'static str {

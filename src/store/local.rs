@@ -107,10 +107,7 @@ impl LocalStore {
         let index_path = index_path(root)?;
         check_index_files(&index_path)?;
         if !index_path.is_file() {
-            anyhow::bail!(
-                "no cache store at {}: nothing to restore from (set --cache-dir or WIT_CACHE_DIR)",
-                root.display()
-            );
+            return Err(no_store(root));
         }
         let index = Index::open_read_only(&index_path).with_context(|| {
             format!(
@@ -1116,16 +1113,20 @@ impl LocalStore {
     }
 }
 
+fn no_store(root: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "no cache store at {}: nothing to restore from (set --cache-dir or WIT_CACHE_DIR)",
+        root.display()
+    )
+}
+
 /// The index's path through the store root's real path: SQLite's `SQLITE_OPEN_NOFOLLOW`
 /// refuses a symlink anywhere in the name, and a store reached through a symlinked home or
 /// cache directory is ordinary. What must not be a symlink is the index file itself.
 fn index_path(root: &Path) -> anyhow::Result<std::path::PathBuf> {
     let real = root.canonicalize().map_err(|e| {
         if e.kind() == io::ErrorKind::NotFound {
-            anyhow::anyhow!(
-                "no cache store at {}: nothing to restore from (set --cache-dir or WIT_CACHE_DIR)",
-                root.display()
-            )
+            no_store(root)
         } else {
             anyhow::anyhow!("cannot resolve the cache store {}: {e}", root.display())
         }
@@ -1147,7 +1148,7 @@ fn check_index_files(index: &Path) -> anyhow::Result<()> {
             Ok(meta) => anyhow::bail!(
                 "refusing the cache index: {} is {}, not a regular file (remove it)",
                 path.display(),
-                super::dirs::Kind::of_std(meta.file_type()).describe()
+                super::dirs::Kind::of_std(&meta).describe()
             ),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => anyhow::bail!("cannot inspect the cache index {}: {e}", path.display()),
